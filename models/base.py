@@ -1,0 +1,87 @@
+"""Declarative base, shared column types and mixins for every Veiviser model.
+
+Nothing here imports Flask: the models are used from the web app, the CLI, the
+tests and batch jobs alike.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, MetaData
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Alembic needs deterministic constraint names to drop or alter them later,
+# on SQLite (batch mode) as well as on PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+REF_BYTES = 12  # 96 random bits: unguessable, and short enough for a URL
+
+
+def new_ref() -> str:
+    """A random public reference for URLs and audit events; never derived from personal data."""
+    return secrets.token_urlsafe(REF_BYTES)
+
+
+def utcnow() -> datetime:
+    """The one clock of the domain, timezone-aware UTC (tests freeze it with time-machine)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned timezone-aware.
+
+    SQLite has no timezone type and hands back naive values; PostgreSQL returns
+    aware ones. Normalising here means the domain never compares naive with aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; use models.base.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    def __repr__(self) -> str:
+        # Never show column values: they may be personal data.
+        ident = getattr(self, "id", None)
+        return f"<{type(self).__name__} id={ident}>"
+
+
+class Versioned:
+    """Optimistic locking: every UPDATE checks and bumps `version`.
+
+    An edit form carries the version it was rendered with; a save against a
+    newer version is refused (see `models.errors.StaleEdit`), never silently
+    overwritten.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}  # type: ignore[attr-defined]

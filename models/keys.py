@@ -1,0 +1,173 @@
+"""Data-key rotation: a new key for writes, resumable batch re-encryption, retirement.
+
+A rotation is resumable by construction: progress is the data itself. Values
+still sealed under a *retiring* key are found by the key id in their envelope
+header, re-sealed under the active key batch by batch (each batch its own
+commit), and the retiring key is retired — its material erased — only when
+no value uses it any more.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.crypto import DataKey, Encrypted, KeyPurpose, KeyRing, KeyStatus, envelope_header
+
+DEFAULT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RotationPlan:
+    active_key_id: int
+    retiring_key_ids: tuple[int, ...]
+    started_new_key: bool
+
+
+def _key_id_bytes(key_id: int) -> bytes:
+    return struct.pack(">I", key_id)
+
+
+def _uses_keys(column: Any, key_ids: tuple[int, ...]) -> Any:
+    # Bytes 2-5 of the envelope hold the key id (SQL substr is 1-based).
+    return or_(*(func.substr(column, 2, 4) == _key_id_bytes(k) for k in key_ids))
+
+
+def start_or_resume(session: Session, keyring: KeyRing) -> RotationPlan:
+    """Resume an unfinished rotation, or demote the active field key and create a new one."""
+    retiring = tuple(
+        session.scalars(
+            select(DataKey.id).where(
+                DataKey.purpose == KeyPurpose.FIELD, DataKey.status == KeyStatus.RETIRING
+            )
+        )
+    )
+    if retiring:
+        return RotationPlan(
+            keyring.active_key_id(session, KeyPurpose.FIELD), retiring, started_new_key=False
+        )
+    current = session.scalar(
+        select(DataKey)
+        .where(DataKey.purpose == KeyPurpose.FIELD, DataKey.status == KeyStatus.ACTIVE)
+        .with_for_update()
+    )
+    if current is None:
+        raise RuntimeError("no active field key: run `veiviser db upgrade` first")
+    current.status = KeyStatus.RETIRING
+    session.flush()  # the partial unique index allows one active key per purpose
+    new_key = keyring.create_data_key(session, KeyPurpose.FIELD)
+    keyring.forget_active()
+    return RotationPlan(new_key.id, (current.id,), started_new_key=True)
+
+
+def pending_count(session: Session, key_ids: tuple[int, ...]) -> int:
+    """How many stored values are still sealed under one of `key_ids`."""
+    if not key_ids:
+        return 0
+    total = 0
+    for model, field in Encrypted.registry:
+        column = getattr(model, field.sealed_attr)
+        total += int(
+            session.scalar(
+                select(func.count()).select_from(model).where(_uses_keys(column, key_ids))
+            )
+            or 0
+        )
+    return total
+
+
+def reencrypt(
+    session: Session,
+    key_ids: tuple[int, ...],
+    batch_size: int = DEFAULT_BATCH,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Re-seal every value under `key_ids` with the active key, committing per batch."""
+    done = 0
+    for model, field in Encrypted.registry:
+        column = getattr(model, field.sealed_attr)
+        last_id = 0
+        while True:
+            rows = list(
+                session.scalars(
+                    select(model)
+                    .where(model.id > last_id, _uses_keys(column, key_ids))
+                    .order_by(model.id)
+                    .limit(batch_size)
+                )
+            )
+            if not rows:
+                break
+            for row in rows:
+                field.__set__(row, field.__get__(row))
+            last_id = rows[-1].id
+            session.commit()
+            session.expunge_all()
+            done += len(rows)
+            if on_progress:
+                on_progress(len(rows))
+    return done
+
+
+def retire_unused(session: Session, key_ids: tuple[int, ...]) -> list[int]:
+    """Retire (erase) each retiring key no value uses any more; returns the ids retired."""
+    retired = []
+    for key_id in key_ids:
+        if pending_count(session, (key_id,)) == 0:
+            key = session.get(DataKey, key_id)
+            if key is not None and key.status is KeyStatus.RETIRING:
+                key.status = KeyStatus.RETIRED
+                key.wrapped_key = None
+                key.retired_at = utcnow()
+                retired.append(key_id)
+    return retired
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    failed: int
+    by_key: dict[int, int]
+
+
+def _all_sealed(session: Session, batch_size: int) -> Iterator[tuple[Any, Encrypted]]:
+    for model, field in Encrypted.registry:
+        column = getattr(model, field.sealed_attr)
+        last_id = 0
+        while True:
+            rows = list(
+                session.scalars(
+                    select(model)
+                    .where(model.id > last_id, column.is_not(None))
+                    .order_by(model.id)
+                    .limit(batch_size)
+                )
+            )
+            if not rows:
+                break
+            for row in rows:
+                yield row, field
+            last_id = rows[-1].id
+            session.expunge_all()
+
+
+def verify_all(session: Session, batch_size: int = DEFAULT_BATCH) -> VerifyReport:
+    """Open every encrypted value; count the ones that fail and the values per key."""
+    checked = failed = 0
+    by_key: dict[int, int] = {}
+    for row, field in _all_sealed(session, batch_size):
+        sealed = getattr(row, field.sealed_attr)
+        try:
+            _version, key_id = envelope_header(sealed)
+            by_key[key_id] = by_key.get(key_id, 0) + 1
+            field.__get__(row)
+        except Exception:
+            failed += 1
+        checked += 1
+    return VerifyReport(checked, failed, by_key)

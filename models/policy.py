@@ -1,0 +1,181 @@
+"""The one permission policy: who may do what, to which object.
+
+* `require(user, action, obj)` answers for one object: it returns the grant
+  (role and unit) the action is done under, raises `Forbidden` when no role of
+  the user allows the action at all, and `NotFound` when the object lies
+  outside the user's scope — so a record the user may not see does not
+  confirm that it exists.
+* `scoped(stmt, user, action)` narrows a SELECT to what the user may see; every
+  list of protected objects starts from it.
+
+Later modules register the scope rules of their own objects with
+`register_scope()`, so the whole policy stays in this one mechanism.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, false
+
+from sqlalchemy.orm import Session
+
+from models import audit
+from models.accounts import Role, User
+from models.errors import Forbidden, NotFound
+
+
+class Action(enum.StrEnum):
+    USE_APP = "use_app"
+    ADMINISTER_USERS = "administer_users"
+    ADMINISTER_UNITS = "administer_units"
+    VERIFY_AUDIT = "verify_audit"
+    MANAGE_KEYS = "manage_keys"
+
+
+# Which roles may perform an action at all (before any object scope applies).
+ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
+    Action.USE_APP: frozenset(Role),
+    Action.ADMINISTER_USERS: frozenset({Role.ADMIN}),
+    Action.ADMINISTER_UNITS: frozenset({Role.ADMIN}),
+    Action.VERIFY_AUDIT: frozenset({Role.ADMIN}),
+    Action.MANAGE_KEYS: frozenset({Role.ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The role and unit under which an action is allowed; it goes into the audit event."""
+
+    role: Role
+    unit_id: int | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an operation: a logged-in user, or the system (the operator's CLI)."""
+
+    user: User | None
+    request_id: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None)
+
+    def authorise(self, action: Action, obj: Any = None) -> Grant | None:
+        """The policy's grant for a user; the CLI operator (shell access) needs none."""
+        return None if self.user is None else require(self.user, action, obj)
+
+    def record(
+        self,
+        session: Session,
+        action: str,
+        grant: Grant | None,
+        *,
+        object_type: str | None = None,
+        object_ref: str | None = None,
+        field_categories: tuple[str, ...] = (),
+        outcome: audit.Outcome = audit.Outcome.SUCCESS,
+    ) -> None:
+        audit.record(
+            session,
+            action,
+            actor_user_id=self.user.id if self.user is not None else None,
+            actor_role=grant.role.value if grant else ("system" if self.user is None else None),
+            unit_id=grant.unit_id if grant else None,
+            object_type=object_type,
+            object_ref=object_ref,
+            field_categories=field_categories,
+            outcome=outcome,
+            request_id=self.request_id,
+        )
+
+
+ObjectRule = Callable[[User, Action, Any], Grant | None]
+ScopeRule = Callable[[Select[Any], User, Action], Select[Any]]
+
+_object_rules: dict[type[Any], ObjectRule] = {}
+_scope_rules: dict[type[Any], ScopeRule] = {}
+
+T = TypeVar("T")
+
+
+def register_scope(model: type[Any], object_rule: ObjectRule, scope_rule: ScopeRule) -> None:
+    """Declare how `model` objects are scoped; called once by the module that owns the model."""
+    _object_rules[model] = object_rule
+    _scope_rules[model] = scope_rule
+
+
+def roles_for(user: User, action: Action) -> set[Role]:
+    if not user.is_active:
+        return set()
+    return user.roles() & ROLE_ACTIONS[action]
+
+
+def first_grant(user: User, roles: set[Role]) -> Grant | None:
+    for membership in sorted(user.memberships, key=lambda m: (m.role.value, m.unit_id)):
+        if membership.role in roles and membership.unit.is_active:
+            return Grant(membership.role, membership.unit_id)
+    return None
+
+
+def can(user: User, action: Action, obj: Any = None) -> bool:
+    try:
+        require(user, action, obj)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
+def require(user: User, action: Action, obj: Any = None) -> Grant:
+    """Return the grant for `action` on `obj`, or raise Forbidden / NotFound."""
+    allowed = roles_for(user, action)
+    if not allowed:
+        raise Forbidden()
+    if obj is None:
+        grant = first_grant(user, allowed)
+        if grant is None:
+            raise Forbidden()
+        return grant
+    rule = _object_rules.get(type(obj))
+    if rule is None:
+        # An object type nobody declared a scope for is out of everyone's scope.
+        raise NotFound()
+    grant = rule(user, action, obj)
+    if grant is None:
+        raise NotFound()
+    return grant
+
+
+def scoped(stmt: Select[Any], user: User, action: Action, model: type[Any]) -> Select[Any]:
+    """Narrow `stmt` (selecting `model`) to the rows `user` may see for `action`."""
+    if not roles_for(user, action):
+        return stmt.where(false())
+    rule = _scope_rules.get(model)
+    if rule is None:
+        return stmt.where(false())
+    return rule(stmt, user, action)
+
+
+# -- administration objects: an administrator manages every user and unit -----
+
+
+def _admin_object_rule(user: User, action: Action, obj: Any) -> Grant | None:
+    return first_grant(user, roles_for(user, action))
+
+
+def _admin_scope_rule(stmt: Select[Any], user: User, action: Action) -> Select[Any]:
+    return stmt
+
+
+def _register_admin_objects() -> None:
+    from models.accounts import Unit
+
+    register_scope(User, _admin_object_rule, _admin_scope_rule)
+    register_scope(Unit, _admin_object_rule, _admin_scope_rule)
+
+
+_register_admin_objects()

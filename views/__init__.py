@@ -1,0 +1,1 @@
+"""Thin blueprints: validate the form, call one operation in `models`, commit, redirect."""

@@ -1,0 +1,68 @@
+"""Small helpers the blueprints share: form errors from domain errors, pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import current_app, request
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.i18n import translate_error
+from models.errors import DomainError, ValidationFailed
+
+T = TypeVar("T")
+
+
+def attach_error(form: FlaskForm, error: DomainError) -> None:
+    """Show a domain error next to its field (or at the top of the form)."""
+    message = translate_error(error)
+    field_name = error.field if isinstance(error, ValidationFailed) else None
+    field = getattr(form, field_name, None) if field_name else None
+    if field is not None and hasattr(field, "errors"):
+        if isinstance(field.errors, tuple):
+            field.errors = list(field.errors)
+        field.errors.append(message)
+    else:
+        form.form_errors.append(message)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def requested_page() -> int:
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
+    return max(1, min(number, 1_000_000))
+
+
+def paginate(session: Session, stmt: Select[Any], number: int | None = None) -> Page[Any]:
+    """One page of `stmt` plus the total count; only the rows shown are loaded."""
+    size = int(current_app.config["PAGE_SIZE"])
+    number = number or requested_page()
+    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    pages = max(1, -(-total // size))
+    number = min(number, pages)
+    items = list(session.scalars(stmt.limit(size).offset((number - 1) * size)))
+    return Page(items=items, number=number, size=size, total=total)
