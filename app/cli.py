@@ -62,7 +62,9 @@ def db_group() -> None:
     pass
 
 
-@db_group.command("upgrade", help="Migrate the database to the newest schema and create missing keys.")
+@db_group.command(
+    "upgrade", help="Migrate the database to the newest schema and create missing keys."
+)
 @with_appcontext
 def db_upgrade() -> None:
     from app.migrate import bootstrap, current_revision, upgrade
@@ -79,7 +81,9 @@ def db_upgrade() -> None:
 # -- units and users -----------------------------------------------------------
 
 
-@click.group("unit", help="Units (services) such as the refugee service or the adult learning centre.")
+@click.group(
+    "unit", help="Units (services) such as the refugee service or the adult learning centre."
+)
 def unit_group() -> None:
     pass
 
@@ -140,8 +144,13 @@ def user_create(email: str, name: str, role: str, unit_name: str, password_stdin
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = create_user(
-        db(), Actor.system(), email=email, display_name=name, password=password,
-        unit=unit, role=Role(role),
+        db(),
+        Actor.system(),
+        email=email,
+        display_name=name,
+        password=password,
+        unit=unit,
+        role=Role(role),
     )
     db().commit()
     click.echo(f"Created user {user.email} ({role} in {unit.name if unit else ''}).")
@@ -172,7 +181,9 @@ def user_disable(email: str) -> None:
     click.echo(f"Disabled {user.email}; their sessions have ended.")
 
 
-@user_group.command("reset-mfa", help="Remove a user's authenticator (lost phone); they enrol again.")
+@user_group.command(
+    "reset-mfa", help="Remove a user's authenticator (lost phone); they enrol again."
+)
 @click.option("--email", required=True)
 @with_appcontext
 @_domain_errors
@@ -212,8 +223,9 @@ def keys_rotate(verify: bool, batch_size: int) -> None:
     session = db()
     keyring = services().keyring
     plan = keys.start_or_resume(session, keyring)
-    Actor.system().record(session, "keys.rotate", None, object_type="data_key",
-                          object_ref=str(plan.active_key_id))
+    Actor.system().record(
+        session, "keys.rotate", None, object_type="data_key", object_ref=str(plan.active_key_id)
+    )
     session.commit()
     if plan.started_new_key:
         click.echo(f"New field key {plan.active_key_id} is active for writes.")
@@ -270,7 +282,9 @@ def audit_group() -> None:
     pass
 
 
-@audit_group.command("verify", help="Check the audit chain. Exit 0 when intact, 1 naming the first broken event.")
+@audit_group.command(
+    "verify", help="Check the audit chain. Exit 0 when intact, 1 naming the first broken event."
+)
 @with_appcontext
 def audit_verify() -> None:
     from models.audit import verify
@@ -304,7 +318,12 @@ def sessions_purge() -> None:
 
 
 COMMANDS: list[click.Command] = [
-    db_group, unit_group, user_group, keys_group, audit_group, sessions_group,
+    db_group,
+    unit_group,
+    user_group,
+    keys_group,
+    audit_group,
+    sessions_group,
 ]
 
 

@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Read from the environment as VEIVISER_<NAME>; parsed by the type of the default.
-ENV_KEYS = tuple(DEFAULTS) + ("DATABASE_URL",)
+ENV_KEYS = tuple(DEFAULTS)
 
 
 def _parse(raw: str, default: Any) -> Any:

@@ -87,9 +87,7 @@ def seed(app: Flask, password: str | None) -> dict[str, str]:
         chosen = password or secrets.token_urlsafe(12)
         user = session.scalar(select(User).where(User.email == demo_user.email))
         if user is None:
-            user = User(
-                email=demo_user.email, display_name=demo_user.name, password_hash=""
-            )
+            user = User(email=demo_user.email, display_name=demo_user.name, password_hash="")
             session.add(user)
             session.flush()
             actor.record(session, "user.create", None, object_type="user", object_ref=user.ref)
@@ -133,17 +131,24 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
 
     app = create_app({"DEMO": True, "REQUIRE_MFA": False, "SESSION_COOKIE_SECURE": False})
     if not app.config["DATABASE_URL"].startswith("sqlite"):
-        raise click.ClickException("`veiviser demo` runs on SQLite only; unset VEIVISER_DATABASE_URL.")
+        raise click.ClickException(
+            "`veiviser demo` runs on SQLite only; unset VEIVISER_DATABASE_URL."
+        )
     with app.app_context():
         upgrade(services().engine)
         bootstrap(db(), services().keyring)
         db().commit()
         logins = seed(app, password)
 
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/login"
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only compared
+    url = f"http://{shown_host}:{port}/login"
     width = max(len(e) for e in logins) + 2
     click.echo("")
-    click.secho("WARNING: demo mode. Two-step login (MFA) is OFF and the data is made up.", fg="yellow", bold=True)
+    click.secho(
+        "WARNING: demo mode. Two-step login (MFA) is OFF and the data is made up.",
+        fg="yellow",
+        bold=True,
+    )
     click.echo("Never put real personal data into a demo installation.")
     click.echo("")
     click.secho(f"Veiviser demo: open {url}", bold=True)

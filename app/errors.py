@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 
@@ -124,8 +125,6 @@ def init_app(app: Flask) -> None:
             g.get("request_id"),
             "".join(traceback.format_tb(error.__traceback__)),
         )
-        try:
+        with contextlib.suppress(Exception):  # the database itself may be what failed
             db().rollback()
-        except Exception:  # noqa: S110 - the database itself may be what failed
-            pass
         return error_page(500)

@@ -58,7 +58,7 @@ def select_locale() -> str:
 
 def translate_error(error: DomainError) -> str:
     """The domain error's message in the user's language."""
-    return gettext(error.message, **error.params)
+    return str(gettext(error.message, **error.params))
 
 
 def init_app(app: Flask) -> None:

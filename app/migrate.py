@@ -12,22 +12,21 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from models.audit import ensure_chain_head
-from models.crypto import KeyRing, KeyPurpose
+from models.crypto import KeyPurpose, KeyRing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(engine: Engine | None = None) -> Config:
+def alembic_config() -> Config:
+    """Alembic's configuration; migrations always run on a connection we hand in."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    if engine is not None:
-        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` in one transaction."""
-    config = alembic_config(engine)
+    config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

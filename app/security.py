@@ -19,6 +19,7 @@ from flask import Flask, Request, Response, g, redirect, request, session, url_f
 from flask.sessions import SessionInterface, SessionMixin
 from flask_login import LoginManager, current_user
 from werkzeug.datastructures import CallbackDict
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
 from models import audit
@@ -137,7 +138,6 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-@login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     ident = _as_int(user_id)
     if ident is None:
@@ -146,6 +146,9 @@ def _load_user(user_id: str) -> User | None:
     if user is None or not user.is_active:
         return None
     return user
+
+
+login_manager.user_loader(_load_user)
 
 
 def acting_user() -> User:
@@ -158,7 +161,7 @@ def acting_user() -> User:
 # -- the gate ----------------------------------------------------------------
 
 
-def _gate() -> Response | None:
+def _gate() -> BaseResponse | None:
     g.request_id = _request_id()
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
@@ -292,4 +295,3 @@ def init_app(app: Flask) -> None:
 
 def public_endpoints() -> frozenset[str]:
     return PUBLIC_ENDPOINTS
-

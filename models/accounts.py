@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -197,18 +198,30 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _personal_words(values: list[str] | None) -> list[str]:
+    """Words a password must not be built from: names and e-mail parts, apart and joined."""
+    words: set[str] = set()
+    for value in values or []:
+        local = value.split("@")[0].lower()
+        parts = [p for p in re.split(r"[\s._+\-@]+", local) if p]
+        words.update(parts)
+        words.add("".join(parts))
+    return sorted(w for w in words if len(w) >= 3)
+
+
 def check_password_rules(password: str, user_inputs: list[str] | None = None) -> None:
     """Length 12–128 and not easy to guess (zxcvbn); no composition rules (NIST 800-63B)."""
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed(
-            N_("The password must be at least %(min)d characters long."), "password", min=MIN_PASSWORD
+            N_("The password must be at least %(min)d characters long."),
+            "password",
+            min=MIN_PASSWORD,
         )
     if len(password) > MAX_PASSWORD:
         raise ValidationFailed(
             N_("The password can be at most %(max)d characters long."), "password", max=MAX_PASSWORD
         )
-    inputs = [part for value in (user_inputs or []) for part in value.replace("@", " ").split()]
-    estimate = zxcvbn(password[:PASSWORD_ESTIMATE_CHARS], user_inputs=inputs)
+    estimate = zxcvbn(password[:PASSWORD_ESTIMATE_CHARS], user_inputs=_personal_words(user_inputs))
     if estimate["score"] < MIN_PASSWORD_SCORE:
         raise ValidationFailed(
             N_(

@@ -28,8 +28,8 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidTag
@@ -91,10 +91,14 @@ class DataKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[KeyPurpose] = mapped_column(
-        Enum(KeyPurpose, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            KeyPurpose, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        )
     )
     status: Mapped[KeyStatus] = mapped_column(
-        Enum(KeyStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            KeyStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        )
     )
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -195,9 +199,7 @@ class KeyRing:
         if cached is not None and now - cached[1] < self.active_key_ttl:
             return cached[0]
         key_id = session.scalar(
-            select(DataKey.id).where(
-                DataKey.purpose == purpose, DataKey.status == KeyStatus.ACTIVE
-            )
+            select(DataKey.id).where(DataKey.purpose == purpose, DataKey.status == KeyStatus.ACTIVE)
         )
         if key_id is None:
             raise KeyMaterialError(

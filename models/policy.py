@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, false
-
 from sqlalchemy.orm import Session
 
 from models import audit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from models.accounts import (
     verify_totp,
 )
 from models.base import utcnow
+from models.crypto import DecryptionFailed, keyring_of
 from models.errors import N_, ValidationFailed
 
 
@@ -52,6 +54,26 @@ def set_locale(user: User, locale: str) -> None:
     if locale not in LOCALES:
         raise ValidationFailed(N_("Choose a language from the list."), "locale")
     user.locale = locale
+
+
+_PENDING_TABLE, _PENDING_FIELD = "server_sessions", "totp_pending"
+
+
+def seal_pending_secret(session: Session, user: User, secret: str) -> str:
+    """The not-yet-confirmed TOTP secret, sealed for keeping in the login session.
+
+    Session rows are not encrypted columns; the secret must not sit there in clear.
+    """
+    sealed = keyring_of(session).seal(session, secret, _PENDING_TABLE, _PENDING_FIELD, user.ref)
+    return base64.b64encode(sealed).decode("ascii")
+
+
+def open_pending_secret(session: Session, user: User, token: str) -> str | None:
+    try:
+        sealed = base64.b64decode(token, validate=True)
+        return keyring_of(session).open(session, sealed, _PENDING_TABLE, _PENDING_FIELD, user.ref)
+    except (ValueError, DecryptionFailed):
+        return None
 
 
 def confirm_mfa_enrolment(

@@ -91,7 +91,9 @@ def _encode(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True, default=str)
 
 
-def create(session: Session, token: str, data: dict[str, Any], user_id: int | None, now: datetime) -> None:
+def create(
+    session: Session, token: str, data: dict[str, Any], user_id: int | None, now: datetime
+) -> None:
     session.execute(
         insert(ServerSession).values(
             token_hash=hash_token(token),
@@ -103,7 +105,9 @@ def create(session: Session, token: str, data: dict[str, Any], user_id: int | No
     )
 
 
-def save(session: Session, token: str, data: dict[str, Any], user_id: int | None, now: datetime) -> bool:
+def save(
+    session: Session, token: str, data: dict[str, Any], user_id: int | None, now: datetime
+) -> bool:
     """Write the session back; False when it was ended meanwhile (it stays ended)."""
     result = session.execute(
         update(ServerSession)

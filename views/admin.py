@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
@@ -55,13 +56,13 @@ def _unit_choices(active_only: bool = True) -> list[tuple[int, str]]:
     return [(unit.id, unit.name) for unit in db().scalars(stmt)]
 
 
-def _commit_or_conflict(form: object) -> bool:
+def _commit_or_conflict(form: FlaskForm) -> bool:
     """Commit; on a concurrent save (the version moved under us) roll back and report it."""
     try:
         db().commit()
     except StaleDataError:
         db().rollback()
-        attach_error(form, StaleEdit())  # type: ignore[arg-type]
+        attach_error(form, StaleEdit())
         return False
     return True
 
@@ -190,7 +191,7 @@ def _user_action(ref: str, action: str, membership_id: int | None = None) -> For
     user_form.version.data = str(user.version)
     membership_form = MembershipForm(unit_choices=_unit_choices(), prefix="m")
     password_form = SetPasswordForm(prefix="p")
-    submitted = {
+    submitted: FlaskForm = {
         "add_membership": membership_form,
         "set_password": password_form,
     }.get(action) or EmptyForm()
@@ -206,8 +207,6 @@ def _user_action(ref: str, action: str, membership_id: int | None = None) -> For
         )
 
     if not submitted.validate_on_submit():
-        if submitted.errors.get("csrf_token"):
-            failed_form.form_errors.extend(submitted.errors["csrf_token"])
         return render_failure(400)
     try:
         if action == "add_membership":
@@ -367,12 +366,12 @@ def audit_log() -> FormResult:
     actors = {
         u.id: u
         for u in database.scalars(
-            select(User).where(User.id.in_({e.actor_user_id for e in page.items if e.actor_user_id}))
+            select(User).where(
+                User.id.in_({e.actor_user_id for e in page.items if e.actor_user_id})
+            )
         )
     }
-    return render_template(
-        "admin/audit.html", form=form, result=result, page=page, actors=actors
-    )
+    return render_template("admin/audit.html", form=form, result=result, page=page, actors=actors)
 
 
 @bp.get("/keys")

@@ -5,7 +5,18 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import login_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -23,20 +34,26 @@ from models import sessions as server_sessions
 from models.accounts import LoginFailed, authenticate, new_totp_secret, totp_uri
 from models.base import utcnow
 from models.errors import DomainError, Throttled, ValidationFailed
-from models.profile import change_password, confirm_mfa_enrolment
+from models.profile import (
+    change_password,
+    confirm_mfa_enrolment,
+    open_pending_secret,
+    seal_pending_secret,
+)
 from views.common import attach_error
 from views.forms import EmptyForm, LoginForm, MfaSetupForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
 
-PENDING_SECRET = "mfa_pending_secret"
+PENDING_SECRET = "mfa_pending_secret"  # noqa: S105 - a session key name, not a secret
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | BaseResponse | tuple[str, int]:
+def login() -> BaseResponse:
     form = LoginForm()
     require_mfa = bool(current_app.config["REQUIRE_MFA"])
     status = 200
+    retry_after: int | None = None
     if form.validate_on_submit():
         database = db()
         try:
@@ -54,6 +71,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
             database.commit()
             attach_error(form, exc)
             status = 429
+            retry_after = exc.retry_after_seconds
         except LoginFailed as exc:
             record_event(
                 "login.failed",
@@ -79,7 +97,12 @@ def login() -> str | BaseResponse | tuple[str, int]:
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form, require_mfa=require_mfa), status
+    response = make_response(
+        render_template("auth/login.html", form=form, require_mfa=require_mfa), status
+    )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.post("/logout")
@@ -117,13 +140,13 @@ def mfa_setup() -> str | BaseResponse | tuple[str, int]:
     """Enrol an authenticator app: scan the QR code, then prove it with one code."""
     user = acting_user()
     form = MfaSetupForm()
-    secret = session.get(PENDING_SECRET)
+    database = db()
+    secret = open_pending_secret(database, user, session.get(PENDING_SECRET) or "")
     if not secret:
         secret = new_totp_secret()
-        session[PENDING_SECRET] = secret
+        session[PENDING_SECRET] = seal_pending_secret(database, user, secret)
     status = 200
     if form.validate_on_submit():
-        database = db()
         try:
             confirm_mfa_enrolment(
                 database, user, secret, form.otp.data or "", utcnow(), g.get("request_id")

@@ -61,7 +61,9 @@ def paginate(session: Session, stmt: Select[Any], number: int | None = None) -> 
     """One page of `stmt` plus the total count; only the rows shown are loaded."""
     size = int(current_app.config["PAGE_SIZE"])
     number = number or requested_page()
-    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    total = int(
+        session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    )
     pages = max(1, -(-total // size))
     number = min(number, pages)
     items = list(session.scalars(stmt.limit(size).offset((number - 1) * size)))

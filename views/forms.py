@@ -11,6 +11,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
 )
@@ -26,6 +27,8 @@ from models.accounts import (
     Role,
     UnitKind,
 )
+
+LANGUAGE_CHOICES = (("nb", "Norsk bokmål"), ("sv", "Svenska"), ("en", "English"))
 
 
 def required(message: Any) -> DataRequired:
@@ -81,18 +84,22 @@ class PasswordChangeForm(FlaskForm):
 class LanguageForm(FlaskForm):
     locale = SelectField(
         _l("Language"),
-        choices=[("nb", "Norsk bokmål"), ("sv", "Svenska"), ("en", "English")],
+        choices=[SelectChoice(code, name) for code, name in LANGUAGE_CHOICES],
         validators=[InputRequired()],
     )
     next = HiddenField()
 
 
-def role_choices() -> list[tuple[str, Any]]:
-    return [(role.value, _l(ROLE_LABELS[role])) for role in Role]
+def role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, _l(ROLE_LABELS[role])) for role in Role]
 
 
-def unit_kind_choices() -> list[tuple[str, Any]]:
-    return [(kind.value, _l(UNIT_KIND_LABELS[kind])) for kind in UnitKind]
+def unit_kind_choices() -> list[SelectChoice]:
+    return [SelectChoice(kind.value, _l(UNIT_KIND_LABELS[kind])) for kind in UnitKind]
+
+
+def unit_select_choices(units: list[tuple[int, str]]) -> list[SelectChoice]:
+    return [SelectChoice(str(unit_id), name) for unit_id, name in units]
 
 
 class UnitForm(FlaskForm):
@@ -124,10 +131,8 @@ class UserForm(FlaskForm):
     locale = SelectField(
         _l("Language"),
         choices=[
-            ("", _l("Browser's choice")),
-            ("nb", "Norsk bokmål"),
-            ("sv", "Svenska"),
-            ("en", "English"),
+            SelectChoice("", _l("Browser's choice")),
+            *(SelectChoice(code, name) for code, name in LANGUAGE_CHOICES),
         ],
         validators=[Optional()],
     )
@@ -145,7 +150,7 @@ class NewUserForm(UserForm):
 
     def __init__(self, *args: Any, unit_choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.unit.choices = unit_choices
+        self.unit.choices = unit_select_choices(unit_choices)
         self.role.choices = role_choices()
 
 
@@ -155,7 +160,7 @@ class MembershipForm(FlaskForm):
 
     def __init__(self, *args: Any, unit_choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.unit.choices = unit_choices
+        self.unit.choices = unit_select_choices(unit_choices)
         self.role.choices = role_choices()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, engine_from_config, pool
+from sqlalchemy import Connection
 
 import models
 from models.base import Base
@@ -25,20 +25,7 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
-        return
-    engine = engine_from_config(
-        config.get_section(config.config_ini_section) or {},
-        prefix="sqlalchemy.",
-        poolclass=pool.NullPool,
-    )
-    with engine.connect() as conn:
-        _run(conn)
-
-
-if context.is_offline_mode():
-    raise SystemExit("offline migrations are not supported; run `veiviser db upgrade`")
-run_migrations_online()
+connection = config.attributes.get("connection")
+if context.is_offline_mode() or connection is None:
+    raise SystemExit("run migrations with `veiviser db upgrade`")
+_run(connection)

@@ -1,0 +1,354 @@
+"""Browser harness: a real Veiviser server on a fresh, committed database, the system
+Chromium driven through Playwright (sync API), and axe-core run on every page.
+
+The normal `client` fixture works inside a rolled-back transaction; a browser needs a
+server that other threads can read, so this harness builds its own app and database
+(SQLite by default, a fresh PostgreSQL schema when VEIVISER_TEST_DATABASE_URL is set),
+seeds it with committed data and serves it with werkzeug on a free port.
+
+When /usr/bin/chromium (or Playwright / axe) is missing the tests are skipped, unless
+VEIVISER_REQUIRE_BROWSER=1, in which case they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyotp
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app.database import services
+from models.accounts import Membership, Role, Unit, UnitKind, User, hash_password
+from models.base import utcnow
+from tests.conftest import PASSWORD, _fresh_database, build_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Response
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REQUIRE_BROWSER = os.environ.get("VEIVISER_REQUIRE_BROWSER") == "1"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+BROWSER_LOCALE = "nb-NO"  # Norwegian bokmål, the app's default language
+
+ROLES = ("advisor", "teacher", "leader", "admin", "partner")
+ENROLMENT_USER = "enrol"  # has no authenticator yet: goes through /account/mfa
+EXTRA_USERS = 12  # enough users that /admin/users has a second page (PAGE_SIZE is 10)
+
+SUBMIT = "main form.card button[type=submit]"
+
+
+# -- availability ------------------------------------------------------------
+
+
+def _unavailable_reason() -> str | None:
+    if not CHROMIUM.exists():
+        return f"Chromium not found at {CHROMIUM}"
+    try:
+        import axe_playwright_python.sync_playwright  # noqa: F401
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"Playwright or axe-playwright-python is not installed ({exc})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium_available() -> None:
+    reason = _unavailable_reason()
+    if reason is None:
+        return
+    if REQUIRE_BROWSER:
+        pytest.fail(f"{reason}, and VEIVISER_REQUIRE_BROWSER=1 requires the browser tests")
+    pytest.skip(f"{reason}: browser tests skipped (VEIVISER_REQUIRE_BROWSER=1 makes this fail)")
+
+
+# -- the live server ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeededUser:
+    key: str
+    email: str
+    ref: str
+    totp_secret: str | None
+
+
+@dataclass
+class Seed:
+    users: dict[str, SeededUser] = field(default_factory=dict)
+    units: dict[str, int] = field(default_factory=dict)  # name -> id
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    app: Flask
+    seed: Seed
+
+
+UNITS = {
+    "Flyktningtjenesten Nordby": UnitKind.REFUGEE_SERVICE,
+    "Nordby voksenopplæring": UnitKind.ADULT_LEARNING,
+    "NAV Nordby": UnitKind.NAV,
+}
+ROLE_UNIT = {
+    "advisor": "Flyktningtjenesten Nordby",
+    "teacher": "Nordby voksenopplæring",
+    "leader": "Flyktningtjenesten Nordby",
+    "admin": "Flyktningtjenesten Nordby",
+    "partner": "NAV Nordby",
+}
+DISPLAY_NAMES = {
+    "advisor": "Aisha Rådgiver",
+    "teacher": "Tor Lærer",
+    "leader": "Lene Leder",
+    "admin": "Åse Administrator",
+    "partner": "Per Partner",
+    ENROLMENT_USER: "Nora Nybegynner",
+}
+
+
+def _seed(app: Flask) -> Seed:
+    """Units, one MFA-enrolled user per role, one user still to enrol, and filler users."""
+    seed = Seed()
+    with app.app_context(), services(app).session_factory() as session:
+        units = {name: Unit(name=name, kind=kind) for name, kind in UNITS.items()}
+        session.add_all(units.values())
+        session.flush()
+        password_hash = hash_password(PASSWORD)
+
+        def add(key: str, role: str | None, unit_name: str, mfa: bool) -> User:
+            user = User(
+                email=f"{key}@nordby.example.org",
+                display_name=DISPLAY_NAMES.get(key, f"Ansatt {key}"),
+                password_hash=password_hash,
+                is_active=True,
+            )
+            session.add(user)
+            session.flush()
+            if role is not None:
+                unit = units[unit_name]
+                user.memberships.append(Membership(unit=unit, unit_id=unit.id, role=Role(role)))
+            if mfa:
+                user.totp_secret = pyotp.random_base32()
+                user.mfa_enrolled_at = utcnow()
+            return user
+
+        created = {role: add(role, role, ROLE_UNIT[role], mfa=True) for role in ROLES}
+        # The admin also leads the adult-learning centre: two rows in "your roles".
+        admin_unit = units["Nordby voksenopplæring"]
+        created["admin"].memberships.append(
+            Membership(unit=admin_unit, unit_id=admin_unit.id, role=Role.LEADER)
+        )
+        created[ENROLMENT_USER] = add(
+            ENROLMENT_USER, "advisor", "Flyktningtjenesten Nordby", mfa=False
+        )
+        for n in range(EXTRA_USERS):
+            add(f"ansatt{n:02d}", "teacher", "Nordby voksenopplæring", mfa=n % 2 == 0)
+        disabled = add("sluttet", "advisor", "Flyktningtjenesten Nordby", mfa=False)
+        disabled.is_active = False
+        session.commit()
+        for key, user in created.items():
+            seed.users[key] = SeededUser(
+                key=key,
+                email=user.email,
+                ref=user.ref,
+                totp_secret=user.totp_secret if user.has_mfa else None,
+            )
+        seed.units = {unit.name: unit.id for unit in units.values()}
+    return seed
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    chromium_available: None, instance_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    url, drop = _fresh_database(tmp_path_factory.mktemp("browser-db"), "browser")
+    try:
+        app = build_app(url, REQUIRE_MFA=True, SESSION_COOKIE_SECURE=False)
+        seed = _seed(app)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(
+            target=server.serve_forever, name="veiviser-live-server", daemon=True
+        )
+        thread.start()
+        try:
+            yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, seed)
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+            services(app).engine.dispose()
+    finally:
+        drop()
+
+
+# -- the browser -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_available: None) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+class Browsing:
+    """Contexts for the session: one anonymous, one logged in per role (each user logs in
+    once, so no TOTP code is ever replayed), and phone-sized copies of those."""
+
+    def __init__(self, browser: Browser, server: LiveServer) -> None:
+        self.browser = browser
+        self.server = server
+        self._roles: dict[str, BrowserContext] = {}
+        self._all: list[BrowserContext] = []
+
+    def new_context(
+        self, viewport: dict[str, int] = DESKTOP, storage_state: Any = None
+    ) -> BrowserContext:
+        context = self.browser.new_context(
+            base_url=self.server.url,
+            locale=BROWSER_LOCALE,
+            viewport=viewport,  # type: ignore[arg-type]
+            storage_state=storage_state,
+        )
+        context.set_default_timeout(10_000)
+        self._all.append(context)
+        return context
+
+    def logged_in(self, role: str, viewport: dict[str, int] = DESKTOP) -> BrowserContext:
+        """A context with `role`'s user logged in (through the login form, with a TOTP code)."""
+        if role not in self._roles:
+            context = self.new_context()
+            page = context.new_page()
+            user = self.server.seed.users[role]
+            assert user.totp_secret
+            response = submit_login(page, user.email, PASSWORD, pyotp.TOTP(user.totp_secret).now())
+            assert response is not None and response.ok, f"login as {role} failed"
+            assert page.url == self.server.url + "/", f"login as {role} landed on {page.url}"
+            page.close()
+            self._roles[role] = context
+        if viewport == DESKTOP:
+            return self._roles[role]
+        # Same session cookie, other screen: no second login needed.
+        return self.new_context(viewport, storage_state=self._roles[role].storage_state())
+
+    def close(self) -> None:
+        for context in self._all:
+            context.close()
+
+
+def submit(page: Page, selector: str = SUBMIT) -> Response | None:
+    """Press a submit button and wait for the page it leads to."""
+    with page.expect_navigation() as navigation:
+        page.locator(selector).click()
+    return navigation.value
+
+
+def submit_login(page: Page, email: str, password: str, otp: str) -> Response | None:
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#otp").fill(otp)
+    return submit(page, "main form button[type=submit]")
+
+
+@pytest.fixture(scope="session")
+def browsing(browser: Browser, live_server: LiveServer) -> Iterator[Browsing]:
+    session = Browsing(browser, live_server)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def pages(browsing: Browsing) -> Iterator[Callable[..., Page]]:
+    """Open a page in a role's context (None: anonymous); closed after the test."""
+    opened: list[Page] = []
+
+    def open_page(role: str | None = None, viewport: dict[str, int] = DESKTOP) -> Page:
+        if role is None:
+            context = browsing.new_context(viewport)
+        else:
+            context = browsing.logged_in(role, viewport)
+        page = context.new_page()
+        opened.append(page)
+        return page
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+# -- axe -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AxeCheck:
+    label: str
+    url: str
+    viewport: str
+    violations: int
+
+
+AXE_LOG: list[AxeCheck] = []
+
+
+@pytest.fixture(scope="session")
+def axe(chromium_available: None) -> Any:
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.fixture
+def check_a11y(axe: Any) -> Callable[[Page, str], None]:
+    """Run axe (WCAG 2.0/2.1 A and AA rules) on the page as it is now; no violation allowed."""
+
+    def check(page: Page, label: str) -> None:
+        results = axe.run(page, options=AXE_OPTIONS)
+        violations = results.response["violations"]
+        size = page.viewport_size or {}
+        AXE_LOG.append(
+            AxeCheck(
+                label=label,
+                url=page.url,
+                viewport=f"{size.get('width')}x{size.get('height')}",
+                violations=len(violations),
+            )
+        )
+        assert not violations, f"axe on {label} ({page.url}):\n{results.generate_report()}"
+
+    return check
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not AXE_LOG:
+        return
+    failing = [check for check in AXE_LOG if check.violations]
+    distinct = {(check.url.split("?")[0], check.viewport) for check in AXE_LOG}
+    terminalreporter.write_sep("-", "axe-core")
+    terminalreporter.write_line(
+        f"axe-core checked {len(AXE_LOG)} page states ({len(distinct)} distinct URL/viewport "
+        f"pairs) for {', '.join(WCAG_TAGS)}: "
+        f"{sum(c.violations for c in AXE_LOG)} violations on {len(failing)} pages"
+    )

@@ -1,0 +1,147 @@
+"""The access matrix: for every endpoint in `app.url_map` and every role, the expected answer.
+
+A new endpoint without a row here fails `test_every_endpoint_has_a_rule`, so
+nobody can add a page without deciding who may reach it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from models.accounts import Role
+from tests.conftest import csrf_token, log_in
+
+ROLES = ("anonymous", *(role.value for role in Role))
+NOT_ADMIN = {r.value: 403 for r in Role if r is not Role.ADMIN}
+
+
+def everyone(status: int, anonymous: int = 302) -> dict[str, int]:
+    return {"anonymous": anonymous, **{r.value: status for r in Role}}
+
+
+def admin_only(admin_status: int) -> dict[str, int]:
+    return {"anonymous": 302, **NOT_ADMIN, "admin": admin_status}
+
+
+# endpoint -> (method, expected status per role)
+RULES: dict[str, tuple[str, dict[str, int]]] = {
+    "static": ("GET", everyone(200, anonymous=200)),
+    "main.home": ("GET", everyone(200)),
+    "main.healthz": ("GET", everyone(200, anonymous=200)),
+    "main.set_language": ("POST", everyone(302, anonymous=302)),
+    "auth.login": ("GET", everyone(200, anonymous=200)),
+    "auth.logout": ("POST", everyone(302)),
+    "auth.mfa_setup": ("GET", everyone(200)),
+    "auth.account": ("GET", everyone(200)),
+    "admin.index": ("GET", admin_only(302)),
+    "admin.users": ("GET", admin_only(200)),
+    "admin.user_new": ("GET", admin_only(200)),
+    "admin.user_edit": ("GET", admin_only(200)),
+    "admin.user_disable": ("POST", admin_only(302)),
+    "admin.user_enable": ("POST", admin_only(302)),
+    "admin.user_reset_mfa": ("POST", admin_only(302)),
+    "admin.user_set_password": ("POST", admin_only(400)),  # empty form: redisplayed with errors
+    "admin.membership_add": ("POST", admin_only(400)),
+    "admin.membership_remove": ("POST", admin_only(302)),
+    "admin.units": ("GET", admin_only(200)),
+    "admin.unit_new": ("GET", admin_only(200)),
+    "admin.unit_edit": ("GET", admin_only(200)),
+    "admin.audit_log": ("GET", admin_only(200)),
+    "admin.keys": ("GET", admin_only(200)),
+}
+
+
+def test_every_endpoint_has_a_rule(app: Flask) -> None:
+    """Is every endpoint in the URL map covered by the matrix? It must be."""
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - RULES.keys() == set(), "endpoints without an access rule"
+    assert RULES.keys() - endpoints == set(), "rules for endpoints that no longer exist"
+
+
+def _url(app: Flask, endpoint: str, targets: dict[str, Any]) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {arg: targets[arg] for arg in rule.arguments}
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **values)
+
+
+@pytest.mark.parametrize("endpoint", sorted(RULES))
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(
+    app: Flask,
+    client: Any,
+    db_session: Any,
+    make_user: Any,
+    make_unit: Any,
+    endpoint: str,
+    role: str,
+) -> None:
+    method, expected = RULES[endpoint]
+    unit = make_unit()
+    target = make_user("advisor", unit, mfa=True)
+    # A second admin, so the one under test may be disabled without locking everyone out.
+    make_user("admin", unit)
+    targets = {
+        "ref": target.ref,
+        "unit_id": unit.id,
+        "membership_id": target.memberships[0].id,
+        "filename": "veiviser.css",
+    }
+    if role != "anonymous":
+        actor = make_user(role, unit)
+        log_in(client, actor, db_session)
+    url = _url(app, endpoint, targets)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_token(client, "/login")
+        response = client.post(url, data={"csrf_token": token})
+    assert response.status_code == expected[role], (
+        f"{role} {method} {url}: {response.status_code}, expected {expected[role]}"
+    )
+
+
+def test_anonymous_is_sent_to_login_with_next(client: Any) -> None:
+    """Does an anonymous visit to a protected page redirect to the login page? Yes, with next."""
+    response = client.get("/admin/users")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/admin/users")
+
+
+def test_unknown_user_ref_is_404_for_admin(client: Any, db_session: Any, make_user: Any) -> None:
+    """Does an admin asking for a user that does not exist get 404? Yes."""
+    log_in(client, make_user("admin"), db_session)
+    assert client.get("/admin/users/doesnotexist").status_code == 404
+
+
+def test_denied_access_is_audited(client: Any, db_session: Any, make_user: Any) -> None:
+    """Is a teacher's attempt at the admin pages written to the audit log as denied? Yes."""
+    from sqlalchemy import select
+
+    from models.audit import AuditEvent
+
+    teacher = make_user("teacher")
+    log_in(client, teacher, db_session)
+    assert client.get("/admin/users").status_code == 403
+    event = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.actor_user_id == teacher.id)
+    ).all()[-1]
+    assert (event.action, event.outcome) == ("access_denied", "denied")
+
+
+def test_disabled_unit_membership_grants_nothing(
+    client: Any, db_session: Any, make_user: Any, make_unit: Any
+) -> None:
+    """Does an admin role in a closed unit still open the admin pages? No."""
+    closed = make_unit()
+    admin = make_user("admin", closed)
+    make_user("admin")  # somebody else keeps the system administrable
+    closed.is_active = False
+    db_session.commit()
+    log_in(client, admin, db_session)
+    assert client.get("/admin/users").status_code == 403
