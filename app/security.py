@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Request, Response, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, abort, g, redirect, request, session, url_for
 from flask.sessions import SessionInterface, SessionMixin
 from flask_login import LoginManager, current_user
 from werkzeug.datastructures import CallbackDict
@@ -163,6 +163,9 @@ def acting_user() -> User:
 
 def _gate() -> BaseResponse | None:
     g.request_id = _request_id()
+    if any("\x00" in value for value in request.values.values()):
+        # No field ever legitimately holds a NUL, and PostgreSQL text cannot store one.
+        abort(400)
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return None  # unknown URLs fall through to the 404 handler

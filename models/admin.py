@@ -196,20 +196,21 @@ def _refuse_losing_last_admin(
     unit_id: int | None = None,
     membership_id: int | None = None,
 ) -> None:
-    """Nobody could administer the system any more: refuse rather than lock everyone out."""
+    """Refuse a change that takes away the last active administrator (nobody could undo it)."""
     stmt = (
         select(func.count(func.distinct(User.id)))
         .join(Membership, Membership.user_id == User.id)
         .join(Unit, Unit.id == Membership.unit_id)
         .where(Membership.role == Role.ADMIN, User.is_active.is_(True), Unit.is_active.is_(True))
     )
+    before = session.scalar(stmt)
     if user_id is not None:
         stmt = stmt.where(User.id != user_id)
     if unit_id is not None:
         stmt = stmt.where(Unit.id != unit_id)
     if membership_id is not None:
         stmt = stmt.where(Membership.id != membership_id)
-    if not session.scalar(stmt):
+    if before and not session.scalar(stmt):
         raise ValidationFailed(
             N_("This would leave no active administrator. Give someone else the role first.")
         )

@@ -118,9 +118,10 @@ def record(
 
 def _canonical(seq: int, ev: Any, key_id: int) -> bytes:
     categories = ev.field_categories
-    categories_text: str | None = (
-        categories if isinstance(categories, str) else ",".join(categories) or None
-    )
+    if isinstance(categories, str) or categories is None:
+        categories_text: str | None = categories or None
+    else:
+        categories_text = ",".join(categories) or None
     body = {
         "seq": seq,
         "at": ev.occurred_at.isoformat(timespec="microseconds"),

@@ -56,7 +56,7 @@ def _fresh_database(tmp: Path, name: str) -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
-def test_config(url: str, **overrides: Any) -> dict[str, Any]:
+def config_for(url: str, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-" + secrets.token_hex(8),
@@ -77,7 +77,7 @@ def test_config(url: str, **overrides: Any) -> dict[str, Any]:
 
 def build_app(url: str, **overrides: Any) -> Flask:
     """A migrated, bootstrapped app on `url` (its own keys)."""
-    app = create_app(test_config(url, **overrides))
+    app = create_app(config_for(url, **overrides))
     with app.app_context():
         svc = services(app)
         upgrade(svc.engine)

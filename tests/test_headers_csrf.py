@@ -91,9 +91,9 @@ def test_session_cookie_flags(client: Any) -> None:
 def test_production_cookies_are_secure(database_url: str) -> None:
     """Without the test override, is the session cookie marked Secure? Yes."""
     from app import create_app
-    from tests.conftest import test_config
+    from tests.conftest import config_for
 
-    config = test_config(database_url)
+    config = config_for(database_url)
     config.pop("SESSION_COOKIE_SECURE")
     assert create_app(config).config["SESSION_COOKIE_SECURE"] is True
 

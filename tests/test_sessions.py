@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import time_machine
+from sqlalchemy import select
 from flask import Flask
 
 from models import sessions as server_sessions
@@ -45,8 +46,14 @@ def test_session_is_stored_server_side(client: Any, db_session: Any, make_user: 
     user = make_user("advisor")
     log_in(client, user, db_session)
     token = _cookie(client)
-    assert token and str(user.id) not in token and user.email not in token
+    assert token and len(token) >= 40 and user.email not in token
     assert server_sessions.count_for_user(db_session, user.id) == 1
+    stored = db_session.scalar(
+        select(server_sessions.ServerSession.token_hash).where(
+            server_sessions.ServerSession.user_id == user.id
+        )
+    )
+    assert stored == server_sessions.hash_token(token) != token  # only a hash is kept
 
 
 def test_logout_ends_every_session_of_the_user(

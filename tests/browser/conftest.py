@@ -214,14 +214,16 @@ def browser(chromium_available: None) -> Iterator[Browser]:
 
 
 class Browsing:
-    """Contexts for the session: one anonymous, one logged in per role (each user logs in
-    once, so no TOTP code is ever replayed), and phone-sized copies of those."""
+    """The session's browser contexts: one per role, logged in once through the login form
+    (so no TOTP code is ever replayed), one shared anonymous one, and throwaway ones for
+    tests that change their session. Each shared context keeps one page open: a fresh
+    page pays a cold start of axe (and of everything else)."""
 
     def __init__(self, browser: Browser, server: LiveServer) -> None:
         self.browser = browser
         self.server = server
-        self._roles: dict[str, BrowserContext] = {}
-        self._all: list[BrowserContext] = []
+        self._contexts: list[BrowserContext] = []
+        self._pages: dict[str | None, Page] = {}
 
     def new_context(
         self, viewport: dict[str, int] = DESKTOP, storage_state: Any = None
@@ -233,29 +235,37 @@ class Browsing:
             storage_state=storage_state,
         )
         context.set_default_timeout(10_000)
-        self._all.append(context)
         return context
 
-    def logged_in(self, role: str, viewport: dict[str, int] = DESKTOP) -> BrowserContext:
-        """A context with `role`'s user logged in (through the login form, with a TOTP code)."""
-        if role not in self._roles:
-            context = self.new_context()
-            page = context.new_page()
+    def page(self, role: str | None) -> Page:
+        """The page kept open for `role`'s user (None: the shared anonymous page)."""
+        if role in self._pages:
+            return self._pages[role]
+        context = self.new_context()
+        page = context.new_page()
+        if role is not None:
             user = self.server.seed.users[role]
             assert user.totp_secret
             response = submit_login(page, user.email, PASSWORD, pyotp.TOTP(user.totp_secret).now())
             assert response is not None and response.ok, f"login as {role} failed"
             assert page.url == self.server.url + "/", f"login as {role} landed on {page.url}"
-            page.close()
-            self._roles[role] = context
-        if viewport == DESKTOP:
-            return self._roles[role]
-        # Same session cookie, other screen: no second login needed.
-        return self.new_context(viewport, storage_state=self._roles[role].storage_state())
+        self._contexts.append(context)
+        self._pages[role] = page
+        return page
 
     def close(self) -> None:
-        for context in self._all:
+        for context in self._contexts:
             context.close()
+
+
+SCREENSHOT_DIR = os.environ.get("VEIVISER_SCREENSHOT_DIR")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a full-page screenshot when VEIVISER_SCREENSHOT_DIR is set (for a human to look at)."""
+    if SCREENSHOT_DIR:
+        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
 
 
 def submit(page: Page, selector: str = SUBMIT) -> Response | None:
@@ -282,21 +292,25 @@ def browsing(browser: Browser, live_server: LiveServer) -> Iterator[Browsing]:
 
 @pytest.fixture
 def pages(browsing: Browsing) -> Iterator[Callable[..., Page]]:
-    """Open a page in a role's context (None: anonymous); closed after the test."""
+    """`pages(role)`: the shared page of a role (None: anonymous), back at desktop size.
+    `pages(fresh=True)`: an anonymous page in a context of its own, closed after the test,
+    for tests that change their session (language, login)."""
     opened: list[Page] = []
 
-    def open_page(role: str | None = None, viewport: dict[str, int] = DESKTOP) -> Page:
-        if role is None:
-            context = browsing.new_context(viewport)
-        else:
-            context = browsing.logged_in(role, viewport)
-        page = context.new_page()
-        opened.append(page)
+    def open_page(role: str | None = None, *, fresh: bool = False) -> Page:
+        if fresh:
+            assert role is None
+            page = browsing.new_context().new_page()
+            opened.append(page)
+            return page
+        page = browsing.page(role)
+        if page.viewport_size != DESKTOP:
+            page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
         return page
 
     yield open_page
     for page in opened:
-        page.close()
+        page.context.close()
 
 
 # -- axe -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tests.browser.conftest import (
     PHONE,
     ROLES,
     LiveServer,
+    screenshot,
     submit,
     submit_login,
 )
@@ -62,6 +63,7 @@ def test_login_page(pages: Pages, check_a11y: Check) -> None:
     assert response is not None and response.status == 200
     assert html_lang(page) == "nb"
     check_a11y(page, "login")
+    screenshot(page, "login-desktop")
 
 
 def test_failed_login_shows_error_summary(pages: Pages, check_a11y: Check) -> None:
@@ -89,7 +91,7 @@ def test_not_found_page_anonymous(pages: Pages, check_a11y: Check) -> None:
 
 
 def test_language_switcher_on_login_page(pages: Pages, check_a11y: Check) -> None:
-    page = pages()
+    page = pages(fresh=True)
     page.goto("/login")
     assert html_lang(page) == "nb"
     page.locator("#language-select").select_option("sv")
@@ -161,6 +163,8 @@ def test_every_admin_page(pages: Pages, check_a11y: Check, live_server: LiveServ
         response = page.goto(path)
         assert response is not None and response.status == 200, path
         assert page.locator("nav.sub-nav [aria-current=page]").count() == 1, path
+        if path == "/admin/users":
+            screenshot(page, "admin-users-desktop")
         try:
             check_a11y(page, f"admin {path}")
         except AssertionError as exc:
@@ -240,7 +244,7 @@ def test_audit_verification(pages: Pages, check_a11y: Check) -> None:
 
 def test_mfa_enrolment_flow(pages: Pages, check_a11y: Check, live_server: LiveServer) -> None:
     user = live_server.seed.users[ENROLMENT_USER]
-    page = pages()
+    page = pages(fresh=True)
     submit_login(page, user.email, PASSWORD, "")
     assert page.url.endswith("/account/mfa")
     assert page.locator("nav.site-nav").count() == 0  # nothing else until enrolled
@@ -303,13 +307,16 @@ def test_phone_width(
     check_a11y: Check,
     live_server: LiveServer,
 ) -> None:
-    page = pages(role, PHONE)
+    page = pages(role)
+    page.set_viewport_size(PHONE)
     failures = []
     for template in paths:
         path = template.format(admin_ref=live_server.seed.users["admin"].ref)
         response = page.goto(path)
         assert response is not None and response.status == 200, path
         assert_fits_width(page)
+        if path in ("/login", "/admin/users"):
+            screenshot(page, f"{path.strip('/').replace('/', '-')}-phone")
         try:
             check_a11y(page, f"phone {role or 'anonymous'} {path}")
         except AssertionError as exc:
