@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app.database import db, services
+from models.accounts import Role, UnitKind
 
 
 def _create_app() -> Flask:
@@ -92,7 +93,7 @@ def unit_group() -> None:
 @click.option("--name", required=True, help="The unit's name, unique.")
 @click.option(
     "--kind",
-    type=click.Choice(["refugee_service", "adult_learning", "nav", "housing", "health", "other"]),
+    type=click.Choice([kind.value for kind in UnitKind]),
     default="other",
     show_default=True,
     help="What kind of service the unit is.",
@@ -100,7 +101,6 @@ def unit_group() -> None:
 @with_appcontext
 @_domain_errors
 def unit_create(name: str, kind: str) -> None:
-    from models.accounts import UnitKind
     from models.admin import create_unit
     from models.policy import Actor
 
@@ -120,7 +120,7 @@ def user_group() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["advisor", "teacher", "leader", "admin", "partner"]),
+    type=click.Choice([role.value for role in Role]),
     help="The role in the unit.",
 )
 @click.option("--unit", "unit_name", required=True, help="The unit's name.")
@@ -132,7 +132,7 @@ def user_group() -> None:
 @with_appcontext
 @_domain_errors
 def user_create(email: str, name: str, role: str, unit_name: str, password_stdin: bool) -> None:
-    from models.accounts import Role, find_unit_by_name
+    from models.accounts import find_unit_by_name
     from models.admin import create_user
     from models.policy import Actor
 

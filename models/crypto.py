@@ -300,6 +300,32 @@ class KeyRing:
         return hmac.new(key.material, message, hashlib.sha256).digest()
 
 
+def lookup_by_blind_index(
+    session: Session,
+    stmt: Any,
+    index_column: Any,
+    field: Encrypted,
+    domain: str,
+    normalised: str,
+    normalise: Any = None,
+) -> list[Any]:
+    """Rows of `stmt` whose encrypted `field` equals `normalised`.
+
+    The blind index narrows the search to candidates (by design several values
+    share an index value); each candidate is decrypted and compared, so a
+    collision never returns the wrong person. `stmt` should already be the
+    caller's scoped query when the result is shown to a user.
+    """
+    index_value = keyring_of(session).blind_index(session, domain, normalised)
+    candidates = session.scalars(stmt.where(index_column == index_value))
+    normalise = normalise or (lambda value: value)
+    return [
+        row
+        for row in candidates
+        if (plain := field.__get__(row)) is not None and normalise(plain) == normalised
+    ]
+
+
 def envelope_header(sealed: bytes) -> tuple[int, int]:
     if len(sealed) < _HEADER.size + NONCE_BYTES + 16:
         raise DecryptionFailed("sealed value is too short")

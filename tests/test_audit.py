@@ -213,7 +213,7 @@ def test_concurrent_appends_form_one_chain(instance_dir: Path, tmp_path: Path) -
                         session, "test.concurrent", actor_user_id=None, object_ref=f"{n}-{i}"
                     )
                     session.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     try:

@@ -11,7 +11,8 @@ import pyotp
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import Integer, String, inspect, select, text, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.cli import cli
 from app.database import services
@@ -20,12 +21,15 @@ from models.accounts import User, hash_password
 from models.crypto import (
     DataKey,
     DecryptionFailed,
+    Encrypted,
     KeyMaterialError,
     KeyPurpose,
     KeyRing,
     KeyStatus,
+    Referenced,
     Sealed,
     envelope_header,
+    lookup_by_blind_index,
 )
 from tests.conftest import (
     PASSWORD,
@@ -352,3 +356,65 @@ def test_login_still_works_after_rotation(
         },
     )
     assert response.status_code == 302
+
+
+def test_blind_index_lookup_verifies_candidates(app: Flask, db_session: Any) -> None:
+    """With a 1-bit-wide collision space, does the lookup still return only the exact match?
+
+    A tiny index width forces collisions; decryption must weed them out.
+    """
+
+    class ScratchBase(DeclarativeBase):
+        pass
+
+    class Person(Referenced, ScratchBase):
+        __tablename__ = "scratch_people"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        national_id_sealed: Mapped[bytes | None] = mapped_column("national_id", Sealed)
+        national_id = Encrypted("national_id_sealed")
+        national_id_index: Mapped[int] = mapped_column(Integer, index=True)
+        label: Mapped[str] = mapped_column(String(10))
+
+    try:
+        ScratchBase.metadata.create_all(db_session.connection())
+        keyring = services(app).keyring
+        narrow = KeyRing(base64.b64decode(app.config["MASTER_KEY"]), "test", blind_index_bits=8)
+        narrow._open_keys = keyring._open_keys  # same data keys, narrower index
+        db_session.info["keyring"] = narrow
+        ids = [f"{n:011d}" for n in range(300)]
+        for n, value in enumerate(ids):
+            person = Person(label=str(n))
+            person.national_id = value
+            person.national_id_index = narrow.blind_index(db_session, "scratch.nid", value)
+            db_session.add(person)
+        db_session.flush()
+        buckets: dict[int, list[str]] = {}
+        for value in ids:
+            buckets.setdefault(narrow.blind_index(db_session, "scratch.nid", value), []).append(
+                value
+            )
+        # 300 values in 256 buckets: collisions are certain; look up a value that has one.
+        target = next(values[0] for values in buckets.values() if len(values) > 1)
+        found = lookup_by_blind_index(
+            db_session,
+            select(Person),
+            Person.national_id_index,
+            Person.national_id,
+            "scratch.nid",
+            target,
+        )
+        assert [p.label for p in found] == [str(ids.index(target))]
+        assert (
+            lookup_by_blind_index(
+                db_session,
+                select(Person),
+                Person.national_id_index,
+                Person.national_id,
+                "scratch.nid",
+                "99999999999",
+            )
+            == []
+        )
+    finally:
+        db_session.info["keyring"] = services(app).keyring
+        Encrypted.registry[:] = [(m, f) for m, f in Encrypted.registry if m.__name__ != "Person"]

@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import time_machine
-from sqlalchemy import select
 from flask import Flask
+from sqlalchemy import select
 
 from models import sessions as server_sessions
 from models.base import utcnow

@@ -62,7 +62,7 @@ def _unavailable_reason() -> str | None:
     if not CHROMIUM.exists():
         return f"Chromium not found at {CHROMIUM}"
     try:
-        import axe_playwright_python.sync_playwright  # noqa: F401
+        import axe_playwright_python.sync_playwright  # type: ignore[import-untyped]  # noqa: F401
         import playwright.sync_api  # noqa: F401
     except ImportError as exc:
         return f"Playwright or axe-playwright-python is not installed ({exc})"
@@ -341,18 +341,26 @@ def check_a11y(axe: Any) -> Callable[[Page, str], None]:
     def check(page: Page, label: str) -> None:
         results = axe.run(page, options=AXE_OPTIONS)
         violations = results.response["violations"]
-        size = page.viewport_size or {}
+        size = page.viewport_size
         AXE_LOG.append(
             AxeCheck(
                 label=label,
                 url=page.url,
-                viewport=f"{size.get('width')}x{size.get('height')}",
+                viewport=f"{size['width']}x{size['height']}" if size else "default",
                 violations=len(violations),
             )
         )
         assert not violations, f"axe on {label} ({page.url}):\n{results.generate_report()}"
 
     return check
+
+
+DESELECTED: list[Any] = []
+
+
+def pytest_deselected(items: list[Any]) -> None:
+    """Remembered so the final count test knows whether the whole module was selected."""
+    DESELECTED.extend(items)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
