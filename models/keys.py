@@ -82,6 +82,27 @@ def pending_count(session: Session, key_ids: tuple[int, ...]) -> int:
     return total
 
 
+def _batches(session: Session, model: Any, condition: Any, batch_size: int) -> Iterator[list[Any]]:
+    """Rows of `model` matching `condition` in id order, one batch at a time.
+
+    Keyset pagination (id > last) so a batch rewritten by the caller is never read twice.
+    """
+    last_id = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(model)
+                .where(model.id > last_id, condition)
+                .order_by(model.id)
+                .limit(batch_size)
+            )
+        )
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1].id
+
+
 def reencrypt(
     session: Session,
     key_ids: tuple[int, ...],
@@ -92,21 +113,9 @@ def reencrypt(
     done = 0
     for model, field in Encrypted.registry:
         column = getattr(model, field.sealed_attr)
-        last_id = 0
-        while True:
-            rows = list(
-                session.scalars(
-                    select(model)
-                    .where(model.id > last_id, _uses_keys(column, key_ids))
-                    .order_by(model.id)
-                    .limit(batch_size)
-                )
-            )
-            if not rows:
-                break
+        for rows in _batches(session, model, _uses_keys(column, key_ids), batch_size):
             for row in rows:
                 field.__set__(row, field.__get__(row))
-            last_id = rows[-1].id
             session.commit()
             session.expunge_all()
             done += len(rows)
@@ -139,21 +148,9 @@ class VerifyReport:
 def _all_sealed(session: Session, batch_size: int) -> Iterator[tuple[Any, Encrypted]]:
     for model, field in Encrypted.registry:
         column = getattr(model, field.sealed_attr)
-        last_id = 0
-        while True:
-            rows = list(
-                session.scalars(
-                    select(model)
-                    .where(model.id > last_id, column.is_not(None))
-                    .order_by(model.id)
-                    .limit(batch_size)
-                )
-            )
-            if not rows:
-                break
+        for rows in _batches(session, model, column.is_not(None), batch_size):
             for row in rows:
                 yield row, field
-            last_id = rows[-1].id
             session.expunge_all()
 
 

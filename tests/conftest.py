@@ -222,3 +222,33 @@ def login_as(client: FlaskClient, db_session: Session) -> Callable[[User], Flask
         return client
 
     return login
+
+
+@pytest.fixture
+def url_for_endpoint(
+    app: Flask, make_user: Callable[..., User], make_unit: Callable[..., Unit]
+) -> Callable[[str], str]:
+    """A URL for any endpoint, with its arguments pointing at real objects of this test.
+
+    A second admin exists, so the admin under test may be disabled without leaving the
+    system unadministrable.
+    """
+    from flask import url_for
+
+    unit = make_unit()
+    target = make_user("advisor", unit, mfa=True)
+    make_user("admin", unit)
+    values = {
+        "ref": target.ref,
+        "unit_id": unit.id,
+        "membership_id": target.memberships[0].id,
+        "filename": "veiviser.css",
+    }
+
+    def build(endpoint: str) -> str:
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        with app.test_request_context():
+            return url_for(endpoint, **{arg: values[arg] for arg in rule.arguments})
+
+    build.unit = unit  # type: ignore[attr-defined]
+    return build

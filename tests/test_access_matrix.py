@@ -61,41 +61,15 @@ def test_every_endpoint_has_a_rule(app: Flask) -> None:
     assert RULES.keys() - endpoints == set(), "rules for endpoints that no longer exist"
 
 
-def _url(app: Flask, endpoint: str, targets: dict[str, Any]) -> str:
-    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    values = {arg: targets[arg] for arg in rule.arguments}
-    with app.test_request_context():
-        from flask import url_for
-
-        return url_for(endpoint, **values)
-
-
 @pytest.mark.parametrize("endpoint", sorted(RULES))
 @pytest.mark.parametrize("role", ROLES)
 def test_access_matrix(
-    app: Flask,
-    client: Any,
-    db_session: Any,
-    make_user: Any,
-    make_unit: Any,
-    endpoint: str,
-    role: str,
+    client: Any, db_session: Any, make_user: Any, url_for_endpoint: Any, endpoint: str, role: str
 ) -> None:
     method, expected = RULES[endpoint]
-    unit = make_unit()
-    target = make_user("advisor", unit, mfa=True)
-    # A second admin, so the one under test may be disabled without locking everyone out.
-    make_user("admin", unit)
-    targets = {
-        "ref": target.ref,
-        "unit_id": unit.id,
-        "membership_id": target.memberships[0].id,
-        "filename": "veiviser.css",
-    }
+    url = url_for_endpoint(endpoint)
     if role != "anonymous":
-        actor = make_user(role, unit)
-        log_in(client, actor, db_session)
-    url = _url(app, endpoint, targets)
+        log_in(client, make_user(role, url_for_endpoint.unit), db_session)
     if method == "GET":
         response = client.get(url)
     else:

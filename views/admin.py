@@ -32,10 +32,10 @@ from models.policy import Action, Actor, require, scoped
 from views.common import attach_error, paginate
 from views.forms import (
     EmptyForm,
-    MembershipForm,
     NewUserForm,
     SetPasswordForm,
     UnitForm,
+    UnitRoleForm,
     UserForm,
     parse_version,
 )
@@ -161,7 +161,7 @@ def _render_user(
     form: UserForm,
     status: int = 200,
     *,
-    membership_form: MembershipForm | None = None,
+    membership_form: UnitRoleForm | None = None,
     password_form: SetPasswordForm | None = None,
 ) -> tuple[str, int]:
     memberships = sorted(user.memberships, key=lambda m: (m.unit.name, m.role.value))
@@ -172,7 +172,7 @@ def _render_user(
             form=form,
             memberships=memberships,
             membership_form=membership_form
-            or MembershipForm(unit_choices=_unit_choices(), prefix="m", formdata=None),
+            or UnitRoleForm(unit_choices=_unit_choices(), prefix="m", formdata=None),
             password_form=password_form or SetPasswordForm(prefix="p", formdata=None),
             button_form=EmptyForm(formdata=None),
             role_labels=ROLE_LABELS,
@@ -189,7 +189,7 @@ def _user_action(ref: str, action: str, membership_id: int | None = None) -> For
     actor = _actor()
     user_form = UserForm(obj=user, formdata=None)
     user_form.version.data = str(user.version)
-    membership_form = MembershipForm(unit_choices=_unit_choices(), prefix="m")
+    membership_form = UnitRoleForm(unit_choices=_unit_choices(), prefix="m")
     password_form = SetPasswordForm(prefix="p")
     submitted: FlaskForm = {
         "add_membership": membership_form,

@@ -139,29 +139,24 @@ class UserForm(FlaskForm):
     version = HiddenField()
 
 
-class NewUserForm(UserForm):
+class UnitRoleForm(FlaskForm):
+    """A role in a unit: added to an existing user, or given to a new one."""
+
+    unit = SelectField(_l("Unit"), coerce=int, validators=[InputRequired()])
+    role = SelectField(_l("Role"), validators=[InputRequired()])
+
+    def __init__(self, *args: Any, unit_choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit.choices = unit_select_choices(unit_choices)
+        self.role.choices = role_choices()
+
+
+class NewUserForm(UserForm, UnitRoleForm):
     password = PasswordField(
         _l("First password"),
         validators=[required(_l("Enter a first password.")), Length(max=MAX_PASSWORD)],
         render_kw={"autocomplete": "new-password"},
     )
-    unit = SelectField(_l("Unit"), coerce=int, validators=[InputRequired()])
-    role = SelectField(_l("Role"), validators=[InputRequired()])
-
-    def __init__(self, *args: Any, unit_choices: list[tuple[int, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.unit.choices = unit_select_choices(unit_choices)
-        self.role.choices = role_choices()
-
-
-class MembershipForm(FlaskForm):
-    unit = SelectField(_l("Unit"), coerce=int, validators=[InputRequired()])
-    role = SelectField(_l("Role"), validators=[InputRequired()])
-
-    def __init__(self, *args: Any, unit_choices: list[tuple[int, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.unit.choices = unit_select_choices(unit_choices)
-        self.role.choices = role_choices()
 
 
 class SetPasswordForm(FlaskForm):
