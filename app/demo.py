@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from sqlalchemy import select
+from werkzeug.serving import run_simple
 
 from app.config import instance_path
 
@@ -158,4 +159,5 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
     click.echo("")
     if no_serve:
         return
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # Not app.run(): Flask ignores that inside its own CLI, and the demo must serve.
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

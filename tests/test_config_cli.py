@@ -280,3 +280,51 @@ def test_healthz_reports_without_details(client: Any) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+@pytest.mark.skipif(is_postgres(), reason="the demo runs on SQLite only")
+def test_demo_command_serves_the_login_page(tmp_path: Path) -> None:
+    """Does `veiviser demo` as a real process serve the login page where it says? Yes."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "VEIVISER_INSTANCE_PATH": str(tmp_path / "served")}
+    env.pop("VEIVISER_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from app.cli import main; main()",
+            "demo",
+            "--port",
+            str(port),
+            "--password",
+            PASSWORD,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as answer:
+                    status = answer.status
+                    page = answer.read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert process.poll() is None, "the demo exited instead of serving"
+        assert status == 200
+        assert 'name="email"' in page
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert f"http://127.0.0.1:{port}/login" in output
