@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
 from models.crypto import DecryptionFailed, KeyMaterialError, KeyPurpose, keyring_of
+from models.errors import N_
 
 GENESIS_MAC = bytes(32)
 HEAD_ID = 1
@@ -35,6 +36,13 @@ class Outcome(enum.StrEnum):
     SUCCESS = "success"
     DENIED = "denied"
     FAILED = "failed"
+
+
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.SUCCESS.value: N_("Success"),
+    Outcome.DENIED.value: N_("Denied"),
+    Outcome.FAILED.value: N_("Failed"),
+}
 
 
 class AuditEvent(Base):

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 from sqlalchemy.types import TypeDecorator
 
 from models.base import Base, UTCDateTime, new_ref, utcnow
+from models.errors import N_
 
 ENVELOPE_VERSION = 1
 _HEADER = struct.Struct(">BI")  # version, key id
@@ -72,6 +73,18 @@ class KeyStatus(enum.StrEnum):
     ACTIVE = "active"
     RETIRING = "retiring"
     RETIRED = "retired"
+
+
+KEY_PURPOSE_LABELS: dict[KeyPurpose, str] = {
+    KeyPurpose.FIELD: N_("Field encryption"),
+    KeyPurpose.BLIND_INDEX: N_("Search index (blind index)"),
+    KeyPurpose.AUDIT: N_("Audit log seal"),
+}
+KEY_STATUS_LABELS: dict[KeyStatus, str] = {
+    KeyStatus.ACTIVE: N_("Active"),
+    KeyStatus.RETIRING: N_("Being replaced"),
+    KeyStatus.RETIRED: N_("Retired"),
+}
 
 
 class DataKey(Base):

@@ -77,7 +77,7 @@ class Throttled(DomainError):
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(
-            N_("Too many failed attempts. Try again in %(seconds)d seconds."),
+            N_("Too many failed attempts. Wait %(seconds)d s and try again."),
             seconds=retry_after_seconds,
         )
         self.retry_after_seconds = retry_after_seconds

@@ -26,7 +26,7 @@ from models.accounts import (
     get_unit,
     get_user_by_ref,
 )
-from models.crypto import DataKey
+from models.crypto import KEY_PURPOSE_LABELS, KEY_STATUS_LABELS, DataKey
 from models.errors import DomainError, StaleEdit
 from models.policy import Action, Actor, require, scoped
 from views.common import attach_error, paginate
@@ -378,4 +378,9 @@ def audit_log() -> FormResult:
 @requires(Action.MANAGE_KEYS)
 def keys() -> str:
     data_keys = list(db().scalars(select(DataKey).order_by(DataKey.purpose, DataKey.id)))
-    return render_template("admin/keys.html", data_keys=data_keys)
+    return render_template(
+        "admin/keys.html",
+        data_keys=data_keys,
+        purpose_labels=KEY_PURPOSE_LABELS,
+        status_labels=KEY_STATUS_LABELS,
+    )
