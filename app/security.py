@@ -240,6 +240,7 @@ def record_event(
         field_categories=field_categories,
         outcome=outcome,
         request_id=g.get("request_id"),
+        flags=grant.via if grant else None,
     )
 
 

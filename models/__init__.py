@@ -1,10 +1,36 @@
 """Veiviser's domain: models, rules, the permission policy and the operations on them.
 
 Importing this package registers every model on `Base.metadata` (Alembic and
-the tests rely on that). No Flask imports anywhere below this package.
+the tests rely on that) and every object's access rules with the policy.
+No Flask imports anywhere below this package.
 """
 
-from models import accounts, audit, crypto, policy, sessions
+from models import (
+    access,
+    accounts,
+    admin,
+    audit,
+    codes,
+    crypto,
+    keys,
+    participants,
+    policy,
+    profile,
+    sessions,
+)
 from models.base import Base
 
-__all__ = ["Base", "accounts", "audit", "crypto", "policy", "sessions"]
+__all__ = [
+    "Base",
+    "access",
+    "accounts",
+    "admin",
+    "audit",
+    "codes",
+    "crypto",
+    "keys",
+    "participants",
+    "policy",
+    "profile",
+    "sessions",
+]

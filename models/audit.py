@@ -60,6 +60,8 @@ class AuditEvent(Base):
     field_categories: Mapped[str | None] = mapped_column(String(300))
     outcome: Mapped[str] = mapped_column(String(20))
     request_id: Mapped[str | None] = mapped_column(String(40))
+    # e.g. "break_glass": shown to the unit leader for review
+    flags: Mapped[str | None] = mapped_column(String(40), index=True)
     key_id: Mapped[int] = mapped_column(Integer)
     mac: Mapped[bytes] = mapped_column(LargeBinary(32))
 
@@ -88,6 +90,7 @@ class PendingEvent:
     object_ref: str | None = None
     field_categories: tuple[str, ...] = field(default_factory=tuple)
     request_id: str | None = None
+    flags: str | None = None
 
 
 def record(
@@ -102,6 +105,7 @@ def record(
     field_categories: Iterable[str] = (),
     outcome: Outcome = Outcome.SUCCESS,
     request_id: str | None = None,
+    flags: str | None = None,
 ) -> None:
     """Queue an audit event; it is appended to the chain when `session` commits.
 
@@ -120,6 +124,7 @@ def record(
             object_ref=object_ref,
             field_categories=tuple(sorted(set(field_categories))),
             request_id=request_id,
+            flags=flags,
         )
     )
 
@@ -144,6 +149,9 @@ def _canonical(seq: int, ev: Any, key_id: int) -> bytes:
         "request": ev.request_id,
         "key": key_id,
     }
+    if getattr(ev, "flags", None):
+        # Only when set, so events written before the column existed still verify.
+        body["flags"] = ev.flags
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -195,6 +203,7 @@ def _append(session: Session, events: list[PendingEvent]) -> None:
                 field_categories=",".join(pending.field_categories) or None,
                 outcome=pending.outcome.value,
                 request_id=pending.request_id,
+                flags=pending.flags,
                 key_id=key_id,
                 mac=mac,
             )

@@ -33,6 +33,17 @@ class Action(enum.StrEnum):
     ADMINISTER_UNITS = "administer_units"
     VERIFY_AUDIT = "verify_audit"
     MANAGE_KEYS = "manage_keys"
+    PARTICIPANT_LIST = "participant_list"
+    PARTICIPANT_READ = "participant_read"
+    PARTICIPANT_CREATE = "participant_create"
+    PARTICIPANT_EDIT = "participant_edit"
+    PARTICIPANT_REASSIGN = "participant_reassign"
+    PARTICIPANT_EXPORT = "participant_export"
+    PARTICIPANT_RESTRICT = "participant_restrict"
+    ACCESS_LOG_READ = "access_log_read"
+    CONSENT_MANAGE = "consent_manage"
+    BREAK_GLASS = "break_glass"
+    BREAK_GLASS_REVIEW = "break_glass_review"
 
 
 # Which roles may perform an action at all (before any object scope applies).
@@ -42,6 +53,17 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.ADMINISTER_UNITS: frozenset({Role.ADMIN}),
     Action.VERIFY_AUDIT: frozenset({Role.ADMIN}),
     Action.MANAGE_KEYS: frozenset({Role.ADMIN}),
+    Action.PARTICIPANT_LIST: frozenset({Role.ADVISOR, Role.LEADER, Role.PARTNER}),
+    Action.PARTICIPANT_READ: frozenset({Role.ADVISOR, Role.LEADER, Role.PARTNER}),
+    Action.PARTICIPANT_CREATE: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.PARTICIPANT_EDIT: frozenset({Role.ADVISOR}),
+    Action.PARTICIPANT_REASSIGN: frozenset({Role.LEADER}),
+    Action.PARTICIPANT_EXPORT: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.PARTICIPANT_RESTRICT: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.ACCESS_LOG_READ: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.CONSENT_MANAGE: frozenset({Role.ADVISOR}),
+    Action.BREAK_GLASS: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.BREAK_GLASS_REVIEW: frozenset({Role.LEADER}),
 }
 
 
@@ -51,6 +73,7 @@ class Grant:
 
     role: Role
     unit_id: int | None
+    via: str | None = None  # "break_glass" or "consent" when not an ordinary assignment
 
 
 @dataclass(frozen=True)
@@ -90,6 +113,7 @@ class Actor:
             field_categories=field_categories,
             outcome=outcome,
             request_id=self.request_id,
+            flags=grant.via if grant else None,
         )
 
 
