@@ -62,11 +62,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from app import cli
-    from views import admin, auth, main
+    from views import admin, auth, main, participants, unit
 
     cli.register(app)
-
-    app.register_blueprint(main.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(admin.bp)
+    for blueprint in (main.bp, auth.bp, admin.bp, participants.bp, unit.bp):
+        app.register_blueprint(blueprint)
     return app

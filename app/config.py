@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "PAGE_SIZE": 25,
+    # Participant record
+    "ALLOW_SYNTHETIC_IDS": False,  # accept Skatteetaten/NAV synthetic test numbers (test sites)
+    "BREAK_GLASS_HOURS": 2,
 }
 
 # Read from the environment as VEIVISER_<NAME>; parsed by the type of the default.

@@ -285,8 +285,13 @@ def _navigation() -> dict[str, Any]:
     from models.policy import can
 
     if not current_user.is_authenticated:
-        return {"nav_admin": False}
-    return {"nav_admin": can(acting_user(), Action.ADMINISTER_USERS)}
+        return {"nav_admin": False, "nav_participants": False, "nav_review": False}
+    user = acting_user()
+    return {
+        "nav_admin": can(user, Action.ADMINISTER_USERS),
+        "nav_participants": can(user, Action.PARTICIPANT_LIST),
+        "nav_review": can(user, Action.BREAK_GLASS_REVIEW),
+    }
 
 
 def init_app(app: Flask) -> None:

@@ -39,7 +39,8 @@ MAX_PURPOSE = 500
 
 ALL_SECTIONS = frozenset(Section)
 LEADER_SECTIONS = ALL_SECTIONS - {Section.HEALTH}
-PARTNER_BASE_SECTIONS = frozenset({Section.IDENTITY})
+# A partner sees the name (to know whom it is about) and only the consented sections.
+PARTNER_BASE_SECTIONS: frozenset[Section] = frozenset()
 
 ADVISOR_ACTIONS = frozenset(
     {
@@ -440,6 +441,21 @@ def withdraw_consent(
         consent.withdrawn_at = utcnow()
     actor.record(
         session, "consent.withdraw", grant, object_type="participant", object_ref=participant.ref
+    )
+
+
+def set_restriction(
+    session: Session, actor: Actor, participant: Participant, restricted: bool
+) -> None:
+    """Restrict processing (GDPR art. 18): only the primary advisor may read the record."""
+    grant = actor.authorise(Action.PARTICIPANT_RESTRICT, participant)
+    participant.is_restricted = restricted
+    actor.record(
+        session,
+        "participant.restrict" if restricted else "participant.unrestrict",
+        grant,
+        object_type="participant",
+        object_ref=participant.ref,
     )
 
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -31,6 +32,9 @@ from models.codes import Country, ParticipantStatus, PermitCategory, Sex
 from models.crypto import Encrypted, Referenced, Sealed, keyring_of, lookup_by_blind_index
 from models.errors import N_, DomainError, NotFound, StaleEdit, ValidationFailed
 from models.policy import Action, Actor, require, scoped
+
+if TYPE_CHECKING:
+    from models.rules import Facts
 
 MAX_NAME = 100
 MAX_PHONE = 30
@@ -610,11 +614,11 @@ def reassign(
     )
 
 
-def refresh_deadlines(participant: Participant, today: date) -> None:
-    """Store the next unmet legal deadline, so the caseload can sort by it in SQL."""
-    from models.rules import Facts, deadlines
+def facts_of(participant: Participant) -> Facts:
+    """What the rule set needs to know about a participant."""
+    from models.rules import Facts
 
-    facts = Facts(
+    return Facts(
         country=participant.country,
         birth_date=participant.birth_date,
         permit_category=participant.permit_category,
@@ -624,7 +628,13 @@ def refresh_deadlines(participant: Participant, today: date) -> None:
         programme_start_on=participant.programme_start_on,
         competence_mapping_on=participant.competence_mapping_on,
     )
-    pending = [d for d in deadlines(facts, today) if d.met_on is None]
+
+
+def refresh_deadlines(participant: Participant, today: date) -> None:
+    """Store the next unmet legal deadline, so the caseload can sort by it in SQL."""
+    from models.rules import deadlines
+
+    pending = [d for d in deadlines(facts_of(participant), today) if d.met_on is None]
     upcoming = min(pending, key=lambda d: d.due_on, default=None)
     participant.next_deadline_on = upcoming.due_on if upcoming else None
     participant.next_deadline_kind = upcoming.kind if upcoming else None

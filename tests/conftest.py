@@ -185,6 +185,50 @@ def make_user(db_session: Session, make_unit: Callable[..., Unit]) -> Callable[.
     return make
 
 
+@pytest.fixture
+def make_participant(db_session: Session, make_unit: Callable[..., Unit]) -> Callable[..., Any]:
+    """A participant written straight through the model (the form has its own tests)."""
+    from datetime import date
+
+    from models.codes import PermitCategory
+    from models.participants import Participant, fold_name, refresh_deadlines
+
+    counter = iter(range(1, 100_000))
+
+    def make(
+        *,
+        unit: Unit | None = None,
+        advisor: User | None = None,
+        secondary: User | None = None,
+        given_name: str = "Amina",
+        family_name: str | None = None,
+        settlement_on: date | None = date(2026, 6, 1),
+        **fields: Any,
+    ) -> Participant:
+        unit = unit or make_unit()
+        family_name = family_name or f"Hassan{next(counter)}"
+        participant = Participant(
+            unit_id=unit.id,
+            primary_advisor_id=advisor.id if advisor else None,
+            secondary_advisor_id=secondary.id if secondary else None,
+            permit_category=fields.pop("permit_category", PermitCategory.NO_REFUGEE),
+            settlement_on=settlement_on,
+            arrival_on=fields.pop("arrival_on", date(2026, 1, 15)),
+            **fields,
+        )
+        participant.given_name = given_name
+        participant.family_name = family_name
+        participant.birth_date_text = "1990-05-17"
+        participant.search_name = fold_name(f"{given_name} {family_name}")
+        db_session.add(participant)
+        db_session.flush()
+        refresh_deadlines(participant, utcnow().date())
+        db_session.commit()
+        return participant
+
+    return make
+
+
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     """The CSRF token of the form on `path` (for the client's current session)."""
     page = client.get(path).get_data(as_text=True)
@@ -226,7 +270,11 @@ def login_as(client: FlaskClient, db_session: Session) -> Callable[[User], Flask
 
 @pytest.fixture
 def url_for_endpoint(
-    app: Flask, make_user: Callable[..., User], make_unit: Callable[..., Unit]
+    app: Flask,
+    db_session: Session,
+    make_user: Callable[..., User],
+    make_unit: Callable[..., Unit],
+    make_participant: Callable[..., Any],
 ) -> Callable[[str], str]:
     """A URL for any endpoint, with its arguments pointing at real objects of this test.
 
@@ -235,20 +283,46 @@ def url_for_endpoint(
     """
     from flask import url_for
 
+    from models.access import BreakGlassGrant, Consent
+
     unit = make_unit()
     target = make_user("advisor", unit, mfa=True)
     make_user("admin", unit)
+    owner = make_user("advisor", unit)
+    participant = make_participant(unit=unit, advisor=owner)
+    partner_unit = make_unit()
+    consent = Consent(
+        participant_id=participant.id,
+        partner_unit_id=partner_unit.id,
+        sections="plan",
+        valid_from=utcnow().date(),
+    )
+    grant = BreakGlassGrant(
+        user_id=owner.id,
+        participant_id=participant.id,
+        unit_id=unit.id,
+        role="advisor",
+        expires_at=utcnow(),
+    )
+    db_session.add_all([consent, grant])
+    db_session.commit()
     values = {
         "ref": target.ref,
         "unit_id": unit.id,
         "membership_id": target.memberships[0].id,
         "filename": "veiviser.css",
+        "consent_id": consent.id,
+        "grant_ref": grant.ref,
     }
 
     def build(endpoint: str) -> str:
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        arguments = dict(values)
+        if endpoint.startswith("participants."):
+            arguments["ref"] = participant.ref
         with app.test_request_context():
-            return url_for(endpoint, **{arg: values[arg] for arg in rule.arguments})
+            return url_for(endpoint, **{arg: arguments[arg] for arg in rule.arguments})
 
     build.unit = unit  # type: ignore[attr-defined]
+    build.participant = participant  # type: ignore[attr-defined]
     return build

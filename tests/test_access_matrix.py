@@ -22,6 +22,11 @@ def everyone(status: int, anonymous: int = 302) -> dict[str, int]:
     return {"anonymous": anonymous, **{r.value: status for r in Role}}
 
 
+def record(allowed: dict[str, int]) -> dict[str, int]:
+    """Anonymous is sent to log in; a role not named is refused outright (403)."""
+    return {"anonymous": 302, **{r.value: 403 for r in Role}, **allowed}
+
+
 def admin_only(admin_status: int) -> dict[str, int]:
     return {"anonymous": 302, **NOT_ADMIN, "admin": admin_status}
 
@@ -51,6 +56,26 @@ RULES: dict[str, tuple[str, dict[str, int]]] = {
     "admin.unit_edit": ("GET", admin_only(200)),
     "admin.audit_log": ("GET", admin_only(200)),
     "admin.keys": ("GET", admin_only(200)),
+    # The participant record. The role under test is someone else than the participant's
+    # own advisor, in the same unit: a same-unit advisor sees nothing but may break the glass;
+    # the leader sees the record; teachers, partners without consent and admins see nothing.
+    "participants.caseload": ("GET", record({"advisor": 200, "leader": 200, "partner": 200})),
+    "participants.register": ("GET", record({"advisor": 200, "leader": 200})),
+    "participants.overview": (
+        "GET",
+        record({"advisor": 404, "leader": 200, "teacher": 404, "partner": 404}),
+    ),
+    "participants.edit": ("GET", record({"advisor": 404})),
+    "participants.reassign": ("POST", record({"leader": 302})),
+    "participants.consents": ("GET", record({"advisor": 404})),
+    "participants.consent_withdraw": ("POST", record({"advisor": 404})),
+    "participants.access_log": ("GET", record({"advisor": 404, "leader": 200})),
+    "participants.export": ("GET", record({"advisor": 404, "leader": 200})),
+    "participants.export_json": ("GET", record({"advisor": 404, "leader": 200})),
+    "participants.restriction": ("POST", record({"advisor": 404, "leader": 302})),
+    "participants.break_glass": ("GET", record({"advisor": 200, "leader": 200})),
+    "unit.break_glass_review": ("GET", record({"leader": 200})),
+    "unit.break_glass_reviewed": ("POST", record({"leader": 302})),
 }
 
 
