@@ -627,6 +627,7 @@ def facts_of(participant: Participant) -> Facts:
         programme_decision_on=participant.programme_decision_on,
         programme_start_on=participant.programme_start_on,
         competence_mapping_on=participant.competence_mapping_on,
+        permit_granted_on=participant.permit_granted_on,
     )
 
 

@@ -379,7 +379,7 @@ class Deadline:
 
 
 def _permit_problem(rs: RuleSet, facts: Facts, topic: str) -> RuleResult | None:
-    """The result when the permit category is missing or belongs to the other country."""
+    """The result when the permit is missing, of the other country, or under the previous act."""
     if facts.permit_category is None:
         return _result(
             rs,

@@ -43,7 +43,8 @@ from models.codes import (
     ParticipantStatus,
     Section,
 )
-from models.errors import N_, DomainError, StaleEdit
+from models.errors import DomainError, StaleEdit
+from models.rules import DEADLINE_KIND_LABELS
 from models.participants import DuplicateParticipant, Participant
 from models.policy import Action, Actor, Grant, require
 from views.common import Page, attach_error, paginate, requested_page
@@ -116,12 +117,8 @@ def _labels() -> dict[str, Any]:
     }
 
 
-DEADLINE_LABELS = {
-    "competence_mapping": N_("Competence mapping"),
-    "programme_decision": N_("Programme decision"),
-    "programme_start": N_("Programme start"),
-    "sfi_start": N_("SFI start"),
-}
+# Keyed by the plain value too, as the caseload stores the kind as text.
+DEADLINE_LABELS = {kind.value: label for kind, label in DEADLINE_KIND_LABELS.items()}
 
 
 # -- caseload -------------------------------------------------------------------
