@@ -300,6 +300,45 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@click.group("retention", help="Retention of personal data after the programme.")
+def retention_group() -> None:
+    pass
+
+
+@retention_group.command(
+    "run",
+    help=(
+        "Anonymise participants whose programme ended more than the retention period ago "
+        "(from the rule set, or --years). With --dry-run, only show what would happen."
+    ),
+)
+@click.option("--dry-run", is_flag=True, help="List what would be anonymised; change nothing.")
+@click.option(
+    "--years",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Override the rule set's retention period.",
+)
+@with_appcontext
+def retention_run(dry_run: bool, years: int | None) -> None:
+    from models import retention
+    from models.base import utcnow
+    from models.policy import Actor
+
+    today = utcnow().date()
+    chosen = retention.candidates(db(), today, years)
+    if dry_run:
+        click.echo(f"Dry run: {len(chosen)} participant(s) would be anonymised.")
+        for c in chosen:
+            click.echo(
+                f"  {c.ref}  programme ended {c.programme_end_on}  "
+                f"(kept {c.retention_years} years, {c.rule_set})"
+            )
+        return
+    done = retention.run(db(), Actor.system(), today, years)
+    click.echo(f"Anonymised {done} participant(s); see the deletion log.")
+
+
 @click.group("sessions", help="Login sessions.")
 def sessions_group() -> None:
     pass
@@ -321,6 +360,7 @@ COMMANDS: list[click.Command] = [
     db_group,
     unit_group,
     user_group,
+    retention_group,
     keys_group,
     audit_group,
     sessions_group,

@@ -16,6 +16,8 @@ from models import (
     participants,
     policy,
     profile,
+    retention,
+    rules,
     sessions,
 )
 from models.base import Base
@@ -32,5 +34,7 @@ __all__ = [
     "participants",
     "policy",
     "profile",
+    "retention",
+    "rules",
     "sessions",
 ]

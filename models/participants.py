@@ -128,6 +128,8 @@ class Participant(Referenced, Versioned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept for statistics once the rest of the identity is gone (set at anonymisation only).
+    anonymised_birth_year: Mapped[int | None] = mapped_column(Integer)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     primary_advisor: Mapped[User | None] = relationship(

@@ -127,6 +127,9 @@ class RuleSet:
     # Permits where the answer depends on facts the record does not hold.
     language_review_permits: frozenset[PermitCategory] = frozenset()
     sfi_start_months: int | None = None
+    # Personal data is anonymised this many years after the programme ended. Unconfirmed:
+    # set from the municipality's archive plan (bevaringsplan / gallringsbeslut) before use.
+    retention_years_after_end: int = 10
 
 
 _NO_TARGET_GROUP = frozenset(

@@ -240,3 +240,163 @@ def test_nul_byte_in_input_is_400(client: Any) -> None:
         "/login", data={"email": "a\x00b@example.org", "password": "x", "csrf_token": token}
     )
     assert response.status_code == 400
+
+
+dates = st.one_of(
+    st.none(),
+    st.dates(min_value=__import__("datetime").date(1, 1, 1)).map(lambda d: d.isoformat()),
+    text,
+    st.sampled_from(["2025-02-30", "0000-00-00", "9999-12-31", "1990-05-17", "2026-13-01"]),
+)
+ids = st.one_of(
+    maybe_text,
+    st.from_regex(r"\A[0-9 ]{9,14}\Z", fullmatch=True),
+    st.sampled_from(["17059012345", "01017000000", "201912345678", "19900517-1234"]),
+)
+choice = st.one_of(maybe_text, st.sampled_from(["NO", "SE", "no_refugee", "ar", "female", "0"]))
+
+
+def _participant_form(draw: Any) -> dict[str, Any]:
+    return _form(
+        {
+            "country": draw(choice),
+            "given_name": draw(maybe_text),
+            "family_name": draw(maybe_text),
+            "preferred_name": draw(maybe_text),
+            "national_id": draw(ids),
+            "duf_number": draw(ids),
+            "birth_date": draw(dates),
+            "sex": draw(choice),
+            "phone": draw(maybe_text),
+            "email": draw(maybe_text),
+            "address": draw(maybe_text),
+            "is_protected_address": draw(maybe_text),
+            "languages": draw(choice),
+            "interpreter_needed": draw(maybe_text),
+            "interpreter_language": draw(choice),
+            "permit_category": draw(choice),
+            "permit_granted_on": draw(dates),
+            "arrival_on": draw(dates),
+            "settlement_municipality": draw(maybe_text),
+            "settlement_on": draw(dates),
+            "notes": draw(maybe_text),
+        }
+    )
+
+
+@FUZZ
+@given(data=st.data())
+def test_registration_form_never_fails(
+    client: Any, db_session: Any, make_user: Any, data: Any
+) -> None:
+    from models.participants import Participant
+
+    if not client.get_cookie("veiviser_session"):
+        log_in(client, make_user("advisor"), db_session)
+    before = db_session.scalar(select(func.count()).select_from(Participant))
+    token = csrf_token(client, "/participants/new")
+    form = _participant_form(data.draw)
+    form.update(
+        _form(
+            {
+                "unit": data.draw(st.one_of(st.none(), text, st.integers().map(str))),
+                "primary_advisor": data.draw(maybe_text),
+                "csrf_token": token,
+            }
+        )
+    )
+    response = client.post("/participants/new", data=form)
+    assert response.status_code in (200, 302, 400, 409)
+    after = db_session.scalar(select(func.count()).select_from(Participant))
+    assert after == before + (1 if response.status_code == 302 else 0)
+
+
+@FUZZ
+@given(data=st.data())
+def test_edit_form_never_fails(
+    client: Any, db_session: Any, make_user: Any, make_participant: Any, data: Any
+) -> None:
+    from models.participants import Participant, ParticipantChange
+
+    advisor = make_user("advisor")
+    participant = make_participant(unit=advisor.memberships[0].unit, advisor=advisor)
+    log_in(client, advisor, db_session)
+    url = f"/participants/{participant.ref}/edit"
+    token = csrf_token(client, url)
+    form = _participant_form(data.draw)
+    form.update(
+        _form(
+            {
+                "version": data.draw(st.one_of(maybe_text, st.just(str(participant.version)))),
+                "reason": data.draw(maybe_text),
+                "csrf_token": token,
+            }
+        )
+    )
+    response = client.post(url, data=form)
+    assert response.status_code in (200, 302, 400, 409)
+    db_session.expire_all()
+    changes = db_session.scalar(
+        select(func.count())
+        .select_from(ParticipantChange)
+        .where(ParticipantChange.participant_id == participant.id)
+    )
+    stored = db_session.get(Participant, participant.id)
+    if response.status_code != 302:
+        # nothing half-saved: the record is as it was and no change was logged
+        assert changes == 0 and stored.version == participant.version
+
+
+@FUZZ
+@given(
+    q=maybe_text,
+    status=maybe_text,
+    advisor=maybe_text,
+    page=maybe_text,
+    reason=maybe_text,
+    sections=choice,
+    valid_from=dates,
+    valid_to=dates,
+    partner=maybe_text,
+)
+def test_other_participant_forms_never_fail(
+    client: Any,
+    db_session: Any,
+    make_user: Any,
+    make_participant: Any,
+    q: Any,
+    status: Any,
+    advisor: Any,
+    page: Any,
+    reason: Any,
+    sections: Any,
+    valid_from: Any,
+    valid_to: Any,
+    partner: Any,
+) -> None:
+    owner = make_user("advisor")
+    participant = make_participant(unit=owner.memberships[0].unit, advisor=owner)
+    log_in(client, owner, db_session)
+    listing = client.get(
+        "/participants/",
+        query_string=_form({"q": q, "status": status, "advisor": advisor, "page": page}),
+    )
+    assert listing.status_code in (200, 400)
+    url = f"/participants/{participant.ref}"
+    token = csrf_token(client, f"{url}/consents")
+    consent = client.post(
+        f"{url}/consents",
+        data=_form(
+            {
+                "partner_unit": partner,
+                "sections": sections,
+                "purpose": reason,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "csrf_token": token,
+            }
+        ),
+    )
+    assert consent.status_code in (200, 302, 400)
+    glass = client.post(f"{url}/break-glass", data=_form({"reason": reason, "csrf_token": token}))
+    assert glass.status_code in (200, 302, 400)

@@ -44,9 +44,9 @@ from models.codes import (
     Section,
 )
 from models.errors import DomainError, StaleEdit
-from models.rules import DEADLINE_KIND_LABELS
 from models.participants import DuplicateParticipant, Participant
 from models.policy import Action, Actor, Grant, require
+from models.rules import DEADLINE_KIND_LABELS
 from views.common import Page, attach_error, paginate, requested_page
 from views.forms import EmptyForm, parse_version
 from views.participant_forms import (
