@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app.database import db, services
+from app.seed import seed_command
 from models.accounts import Role, UnitKind
 
 
@@ -364,6 +365,7 @@ COMMANDS: list[click.Command] = [
     keys_group,
     audit_group,
     sessions_group,
+    seed_command,
 ]
 
 

@@ -634,13 +634,26 @@ def facts_of(participant: Participant) -> Facts:
 
 
 def refresh_deadlines(participant: Participant, today: date) -> None:
-    """Store the next unmet legal deadline, so the caseload can sort by it in SQL."""
+    """Store the next unmet legal deadline, so the caseload can sort by it in SQL.
+
+    An advisor's override of a deadline's date takes the computed date's place.
+    """
+    from sqlalchemy.orm import object_session
+
     from models.rules import deadlines
 
-    pending = [d for d in deadlines(facts_of(participant), today) if d.met_on is None]
-    upcoming = min(pending, key=lambda d: d.due_on, default=None)
-    participant.next_deadline_on = upcoming.due_on if upcoming else None
-    participant.next_deadline_kind = upcoming.kind if upcoming else None
+    session = object_session(participant)
+    overrides = active_overrides(session, participant) if session and participant.id else {}
+    pending = []
+    for deadline in deadlines(facts_of(participant), today):
+        if deadline.met_on is not None:
+            continue
+        override = overrides.get(f"deadline:{deadline.kind}")
+        due = date.fromisoformat(override.value) if override else deadline.due_on
+        pending.append((due, str(deadline.kind)))
+    upcoming = min(pending, default=None)
+    participant.next_deadline_on = upcoming[0] if upcoming else None
+    participant.next_deadline_kind = upcoming[1] if upcoming else None
 
 
 def get_by_ref(session: Session, ref: str) -> Participant:
@@ -738,3 +751,136 @@ def find_by_identifier(session: Session, raw: str, country: Country) -> list[Par
             duf,
         )
     return list(dict.fromkeys(found))
+
+
+# -- overriding a computed rule result -------------------------------------------
+
+OVERRIDE_SUBJECTS = {
+    "programme_entitlement": N_("Right and duty to the programme"),
+    "language_entitlement": N_("Right to language training"),
+    "municipality_limit": N_("Within the time limit after settlement"),
+    "deadline:competence_mapping": N_("Deadline: competence mapping"),
+    "deadline:programme_decision": N_("Deadline: programme decision"),
+    "deadline:programme_start": N_("Deadline: programme start"),
+    "deadline:sfi_start": N_("Deadline: start of SFI"),
+}
+MAX_OVERRIDE_REASON = 1000
+
+
+class RuleOverride(Referenced, Base):
+    """An advisor's decision that replaces a computed result, with the reason for it."""
+
+    __tablename__ = "rule_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(20))  # "yes" / "no", or an ISO date
+    reason_sealed: Mapped[bytes | None] = mapped_column("reason", Sealed)
+    reason = Encrypted("reason_sealed")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def as_value(self) -> bool | date:
+        if self.subject.startswith("deadline:"):
+            return date.fromisoformat(self.value)
+        return self.value == "yes"
+
+
+def active_overrides(session: Session, participant: Participant) -> dict[str, RuleOverride]:
+    rows = session.scalars(
+        select(RuleOverride)
+        .where(RuleOverride.participant_id == participant.id, RuleOverride.revoked_at.is_(None))
+        .order_by(RuleOverride.created_at)
+    )
+    return {row.subject: row for row in rows}
+
+
+def override_rule(
+    session: Session,
+    actor: Actor,
+    participant: Participant,
+    *,
+    subject: str,
+    value: str,
+    reason: str,
+    today: date,
+) -> RuleOverride:
+    """Replace a computed result; the earlier override of the same subject is revoked."""
+    grant = actor.authorise(Action.PARTICIPANT_EDIT, participant)
+    if subject not in OVERRIDE_SUBJECTS:
+        raise ValidationFailed(N_("Choose what to override from the list."), "subject")
+    value = (value or "").strip()
+    if subject.startswith("deadline:"):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValidationFailed(
+                N_("Enter the new deadline as a date (YYYY-MM-DD)."), "value"
+            ) from None
+    elif value not in ("yes", "no"):
+        raise ValidationFailed(N_("Choose yes or no."), "value")
+    reason = " ".join((reason or "").split())
+    if len(reason) < 10:
+        raise ValidationFailed(
+            N_("Explain the override (at least %(min)d characters)."), "reason", min=10
+        )
+    if len(reason) > MAX_OVERRIDE_REASON:
+        raise ValidationFailed(
+            N_("This can be at most %(max)d characters long."),
+            "reason",
+            max=MAX_OVERRIDE_REASON,
+        )
+    previous = active_overrides(session, participant).get(subject)
+    if previous is not None:
+        previous.revoked_at = utcnow()
+    override = RuleOverride(
+        participant_id=participant.id,
+        subject=subject,
+        value=value,
+        created_by_id=actor.user.id if actor.user else None,
+    )
+    override.reason = reason
+    session.add(override)
+    session.flush()
+    refresh_deadlines(participant, today)
+    actor.record(
+        session,
+        "rule.override",
+        grant,
+        object_type="participant",
+        object_ref=participant.ref,
+        field_categories=(f"rule:{subject}",),
+    )
+    return override
+
+
+def revoke_override(
+    session: Session, actor: Actor, participant: Participant, override_ref: str, today: date
+) -> None:
+    grant = actor.authorise(Action.PARTICIPANT_EDIT, participant)
+    override = session.scalar(
+        select(RuleOverride).where(
+            RuleOverride.ref == override_ref, RuleOverride.participant_id == participant.id
+        )
+    )
+    if override is None:
+        raise NotFound()
+    if override.revoked_at is None:
+        override.revoked_at = utcnow()
+        session.flush()
+        refresh_deadlines(participant, today)
+    actor.record(
+        session,
+        "rule.override_revoke",
+        grant,
+        object_type="participant",
+        object_ref=participant.ref,
+        field_categories=(f"rule:{override.subject}",),
+    )

@@ -313,6 +313,7 @@ def url_for_endpoint(
         "filename": "veiviser.css",
         "consent_id": consent.id,
         "grant_ref": grant.ref,
+        "override_ref": "no-such-override",
     }
 
     def build(endpoint: str) -> str:

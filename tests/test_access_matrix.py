@@ -74,6 +74,8 @@ RULES: dict[str, tuple[str, dict[str, int]]] = {
     "participants.export_json": ("GET", record({"advisor": 404, "leader": 200})),
     "participants.restriction": ("POST", record({"advisor": 404, "leader": 302})),
     "participants.break_glass": ("GET", record({"advisor": 200, "leader": 200})),
+    "participants.overrides": ("GET", record({"advisor": 404})),
+    "participants.override_revoke": ("POST", record({"advisor": 404})),
     "unit.break_glass_review": ("GET", record({"leader": 200})),
     "unit.break_glass_reviewed": ("POST", record({"leader": 302})),
 }

@@ -695,3 +695,64 @@ def test_canary_name_and_id_appear_nowhere(instance_dir: Path, tmp_path: Path, c
     finally:
         services(canary_app).engine.dispose()
         drop()
+
+
+def test_override_replaces_a_result_and_is_audited(
+    client: Any, db_session: Any, make_user: Any, make_participant: Any
+) -> None:
+    """An advisor moves a deadline with a reason: the caseload sorts by the new date; logged."""
+    advisor = make_user("advisor")
+    _english(db_session, advisor)
+    participant = make_participant(unit=advisor.memberships[0].unit, advisor=advisor)
+    assert participant.next_deadline_kind == "competence_mapping"
+    log_in(client, advisor, db_session)
+    url = f"/participants/{participant.ref}/overrides"
+    too_short = post_form(
+        client,
+        url,
+        {"subject": "deadline:competence_mapping", "value": "2026-12-24", "reason": "ok"},
+    )
+    assert too_short.status_code == 400
+    bad_date = post_form(
+        client,
+        url,
+        {
+            "subject": "deadline:competence_mapping",
+            "value": "soon",
+            "reason": "Claimed the programme later",
+        },
+    )
+    assert bad_date.status_code == 400
+    saved = post_form(
+        client,
+        url,
+        {
+            "subject": "deadline:competence_mapping",
+            "value": "2026-12-24",
+            "reason": "Claimed the programme later",
+        },
+    )
+    assert saved.status_code == 302
+    db_session.expire_all()
+    stored = db_session.get(Participant, participant.id)
+    # Mapping moved to December; the decision (same three months) is now the next deadline.
+    assert (stored.next_deadline_on, stored.next_deadline_kind) == (
+        date(2026, 9, 1),
+        "programme_decision",
+    )
+    page = client.get(f"/participants/{participant.ref}").get_data(as_text=True)
+    assert "2026-12-24" in page and "overridden" in page
+    assert any(e.action == "rule.override" for e in _events(db_session, participant.ref))
+    entitlement = post_form(
+        client,
+        url,
+        {
+            "subject": "programme_entitlement",
+            "value": "no",
+            "reason": "UDI decision changed the permit",
+        },
+    )
+    assert entitlement.status_code == 302
+    assert "UDI decision changed the permit" in client.get(
+        f"/participants/{participant.ref}"
+    ).get_data(as_text=True)

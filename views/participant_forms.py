@@ -228,3 +228,23 @@ class CaseloadFilterForm(FlaskForm):
         self.advisor.choices = [SelectChoice("", _l("All"))] + [
             SelectChoice(str(i), name) for i, name in advisor_choices
         ]
+
+
+class OverrideForm(FlaskForm):
+    subject = SelectField(_l("Result to override"))
+    value = StringField(
+        _l("New value"),
+        validators=[Length(max=20)],
+        description=_l("«yes» or «no» for a right; a date (YYYY-MM-DD) for a deadline."),
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[InputRequired(message=_l("Explain the override.")), Length(max=1000)],
+        render_kw={"rows": 3},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from models.participants import OVERRIDE_SUBJECTS
+
+        super().__init__(*args, **kwargs)
+        self.subject.choices = [SelectChoice(k, _l(v)) for k, v in OVERRIDE_SUBJECTS.items()]

@@ -54,6 +54,7 @@ from views.participant_forms import (
     CaseloadFilterForm,
     ConsentForm,
     EditForm,
+    OverrideForm,
     ParticipantForm,
     ReassignForm,
     RegisterForm,
@@ -333,6 +334,7 @@ def _rule_results(participant: Participant, today: date) -> dict[str, Any]:
         "language": rules.language_training_entitlement(facts, today),
         "municipality": rules.within_municipality_limit(facts, today),
         "deadlines": rules.deadlines(facts, today),
+        "overrides": ops.active_overrides(db(), participant),
     }
 
 
@@ -467,6 +469,74 @@ def edit(ref: str) -> FormResult:
         duplicate=duplicate,
         **_labels(),
     ), status
+
+
+# -- overriding a rule result ------------------------------------------------------
+
+
+@bp.route("/<ref>/overrides", methods=["GET", "POST"])
+@requires(Action.PARTICIPANT_EDIT)
+def overrides(ref: str) -> FormResult:
+    participant, grant = _load(ref, Action.PARTICIPANT_EDIT)
+    database = db()
+    form = OverrideForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ops.override_rule(
+                database,
+                _actor(),
+                participant,
+                subject=form.subject.data or "",
+                value=form.value.data or "",
+                reason=form.reason.data or "",
+                today=_today(),
+            )
+        except DomainError as exc:
+            database.rollback()
+            attach_error(form, exc)
+            status = 400
+        else:
+            database.commit()
+            flash(gettext("The override is saved and logged."), "success")
+            return redirect(url_for("participants.overview", ref=ref))
+    elif request.method == "POST":
+        status = 400
+    if status == 200:
+        record_event(
+            "rule.override_list",
+            object_type="participant",
+            object_ref=participant.ref,
+            field_categories=("rules",),
+            grant=grant,
+        )
+        database.commit()
+    rows = list(
+        database.scalars(
+            select(ops.RuleOverride)
+            .where(ops.RuleOverride.participant_id == participant.id)
+            .order_by(ops.RuleOverride.created_at.desc())
+        )
+    )
+    return render_template(
+        "participants/overrides.html",
+        participant=participant,
+        form=form,
+        overrides=rows,
+        subjects=ops.OVERRIDE_SUBJECTS,
+        button_form=EmptyForm(),
+    ), status
+
+
+@bp.post("/<ref>/overrides/<override_ref>/revoke")
+@requires(Action.PARTICIPANT_EDIT)
+def override_revoke(ref: str, override_ref: str) -> BaseResponse:
+    participant, _grant = _load(ref, Action.PARTICIPANT_EDIT)
+    if EmptyForm().validate_on_submit():
+        ops.revoke_override(db(), _actor(), participant, override_ref, _today())
+        db().commit()
+        flash(gettext("The override is withdrawn; the computed result applies again."), "success")
+    return redirect(url_for("participants.overrides", ref=ref))
 
 
 # -- break-the-glass --------------------------------------------------------------

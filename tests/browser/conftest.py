@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,11 @@ from werkzeug.serving import make_server
 from app.database import services
 from models.accounts import Membership, Role, Unit, UnitKind, User, hash_password
 from models.base import utcnow
-from tests.conftest import PASSWORD, _fresh_database, build_app
+from tests.conftest import PASSWORD, _fresh_database, build_app, norwegian_id
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Response
+    from sqlalchemy.orm import Session
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -49,6 +51,9 @@ PHONE = {"width": 375, "height": 812}
 BROWSER_LOCALE = "nb-NO"  # Norwegian bokmål, the app's default language
 
 ROLES = ("advisor", "teacher", "leader", "admin", "partner")
+# Logged-in users beyond one per role: an advisor of the same refugee service who is not
+# assigned to the seeded participants (break-the-glass).
+COLLEAGUE = "colleague"
 ENROLMENT_USER = "enrol"  # has no authenticator yet: goes through /account/mfa
 EXTRA_USERS = 12  # enough users that /admin/users has a second page (PAGE_SIZE is 10)
 
@@ -85,15 +90,25 @@ def chromium_available() -> None:
 @dataclass(frozen=True)
 class SeededUser:
     key: str
+    id: int
     email: str
     ref: str
     totp_secret: str | None
+
+
+@dataclass(frozen=True)
+class SeededParticipant:
+    key: str
+    ref: str
+    name: str
+    national_id: str
 
 
 @dataclass
 class Seed:
     users: dict[str, SeededUser] = field(default_factory=dict)
     units: dict[str, int] = field(default_factory=dict)  # name -> id
+    participants: dict[str, SeededParticipant] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,10 +118,14 @@ class LiveServer:
     seed: Seed
 
 
+REFUGEE_SERVICE = "Flyktningtjenesten Nordby"
+NAV_UNIT = "NAV Nordby"
+HOUSING_UNIT = "Boligtjenesten Nordby"  # a second partner service, for the consent form
 UNITS = {
-    "Flyktningtjenesten Nordby": UnitKind.REFUGEE_SERVICE,
+    REFUGEE_SERVICE: UnitKind.REFUGEE_SERVICE,
     "Nordby voksenopplæring": UnitKind.ADULT_LEARNING,
-    "NAV Nordby": UnitKind.NAV,
+    NAV_UNIT: UnitKind.NAV,
+    HOUSING_UNIT: UnitKind.HOUSING,
 }
 ROLE_UNIT = {
     "advisor": "Flyktningtjenesten Nordby",
@@ -121,12 +140,133 @@ DISPLAY_NAMES = {
     "leader": "Lene Leder",
     "admin": "Åse Administrator",
     "partner": "Per Partner",
+    COLLEAGUE: "Kari Kollega",
     ENROLMENT_USER: "Nora Nybegynner",
+    "bolig": "Bjørn Bolig",
+}
+
+# The owner's caseload ("advisor"). `consent`: an active consent to NAV for these sections.
+PARTICIPANTS: dict[str, dict[str, Any]] = {
+    # Shared with NAV (language and plan).
+    "shared": {
+        "given_name": "Amina",
+        "family_name": "Hassan",
+        "birth": date(1988, 3, 2),
+        "status": "active",
+        "languages": "ar,so",
+        "settled_days_ago": 200,
+        "consent": ("language", "plan"),
+    },
+    # Protected address: shown to the primary advisor only. The colleague finds this one
+    # by its number and opens it with break-the-glass.
+    "protected": {
+        "given_name": "Yonas",
+        "family_name": "Tesfay",
+        "birth": date(1995, 11, 20),
+        "status": "active",
+        "languages": "ti,ar",
+        "interpreter_language": "ti",
+        "settled_days_ago": 60,
+        "is_protected_address": True,
+        "address": "Storgata 1, 9999 Nordby",
+        "phone": "+47 400 00 000",
+        "email": "yonas@example.org",
+        "notes": "Ønsker kurs på kveldstid.\nHar barn i barnehage.",
+    },
+    # Settled long ago: deadlines overdue.
+    "overdue": {
+        "given_name": "Olena",
+        "family_name": "Kovalenko",
+        "birth": date(1979, 7, 4),
+        "status": "on_leave",
+        "languages": "uk,ru",
+        "settled_days_ago": 500,
+    },
+    # Not settled yet: no deadlines.
+    "new": {
+        "given_name": "Mohammad",
+        "family_name": "Rahimi",
+        "preferred_name": "Mo",
+        "birth": date(2001, 1, 9),
+        "status": "registered",
+        "languages": "prs",
+        "settled_days_ago": None,
+    },
 }
 
 
+def _seed_participants(
+    session: Session, unit: Unit, owner: User, partner_unit: Unit, today: date
+) -> dict[str, SeededParticipant]:
+    """The owner's caseload, written through the models like `make_participant` does."""
+    from models.access import Consent
+    from models.codes import ParticipantStatus, PermitCategory
+    from models.crypto import keyring_of
+    from models.participants import (
+        NATIONAL_ID_DOMAIN,
+        Participant,
+        fold_name,
+        refresh_deadlines,
+    )
+
+    keyring = keyring_of(session)
+    seeded = {}
+    for key, spec in PARTICIPANTS.items():
+        spec = dict(spec)
+        birth: date = spec.pop("birth")
+        settled = spec.pop("settled_days_ago")
+        consent = spec.pop("consent", None)
+        settlement_on = today - timedelta(days=settled) if settled is not None else None
+        participant = Participant(
+            unit_id=unit.id,
+            primary_advisor_id=owner.id,
+            status=ParticipantStatus(spec.pop("status")),
+            permit_category=PermitCategory.NO_REFUGEE,
+            permit_granted_on=settlement_on - timedelta(days=40) if settlement_on else None,
+            arrival_on=(settlement_on or today) - timedelta(days=30),
+            settlement_on=settlement_on,
+            settlement_municipality="Nordby" if settlement_on else None,
+            languages=spec.pop("languages"),
+            interpreter_needed="interpreter_language" in spec,
+            interpreter_language=spec.pop("interpreter_language", None),
+            is_protected_address=spec.pop("is_protected_address", False),
+        )
+        for name, value in spec.items():  # the sealed fields
+            setattr(participant, name, value)
+        participant.birth_date_text = birth.isoformat()
+        participant.search_name = fold_name(
+            " ".join(spec[k] for k in ("given_name", "family_name", "preferred_name") if k in spec)
+        )
+        national_id = norwegian_id(birth)
+        participant.national_id = national_id
+        participant.national_id_index = keyring.blind_index(
+            session, NATIONAL_ID_DOMAIN, national_id
+        )
+        session.add(participant)
+        session.flush()
+        refresh_deadlines(participant, today)
+        if consent:
+            record = Consent(
+                participant_id=participant.id,
+                partner_unit_id=partner_unit.id,
+                sections=",".join(sorted(consent)),
+                valid_from=today - timedelta(days=30),
+                created_by_id=owner.id,
+            )
+            record.purpose = "Oppfølging av norskopplæring og plan"
+            session.add(record)
+        seeded[key] = SeededParticipant(
+            key=key,
+            ref=participant.ref,
+            name=f"{spec.get('preferred_name') or spec['given_name']} {spec['family_name']}",
+            national_id=national_id,
+        )
+    return seeded
+
+
 def _seed(app: Flask) -> Seed:
-    """Units, one MFA-enrolled user per role, one user still to enrol, and filler users."""
+    """Units, one MFA-enrolled user per role (and a colleague of the advisor), one user
+    still to enrol, filler users, and the advisor's caseload."""
     seed = Seed()
     with app.app_context(), services(app).session_factory() as session:
         units = {name: Unit(name=name, kind=kind) for name, kind in UNITS.items()}
@@ -152,6 +292,8 @@ def _seed(app: Flask) -> Seed:
             return user
 
         created = {role: add(role, role, ROLE_UNIT[role], mfa=True) for role in ROLES}
+        created[COLLEAGUE] = add(COLLEAGUE, "advisor", REFUGEE_SERVICE, mfa=True)
+        add("bolig", "partner", HOUSING_UNIT, mfa=False)  # makes the housing office a partner
         # The admin also leads the adult-learning centre: two rows in "your roles".
         admin_unit = units["Nordby voksenopplæring"]
         created["admin"].memberships.append(
@@ -164,10 +306,18 @@ def _seed(app: Flask) -> Seed:
             add(f"ansatt{n:02d}", "teacher", "Nordby voksenopplæring", mfa=n % 2 == 0)
         disabled = add("sluttet", "advisor", "Flyktningtjenesten Nordby", mfa=False)
         disabled.is_active = False
+        seed.participants = _seed_participants(
+            session,
+            units[REFUGEE_SERVICE],
+            created["advisor"],
+            units[NAV_UNIT],
+            utcnow().date(),
+        )
         session.commit()
         for key, user in created.items():
             seed.users[key] = SeededUser(
                 key=key,
+                id=user.id,
                 email=user.email,
                 ref=user.ref,
                 totp_secret=user.totp_secret if user.has_mfa else None,
@@ -275,6 +425,18 @@ def submit(page: Page, selector: str = SUBMIT) -> Response | None:
     return navigation.value
 
 
+def html_lang(page: Page) -> str:
+    return str(page.locator("html").get_attribute("lang"))
+
+
+def assert_fits_width(page: Page) -> None:
+    """WCAG 1.4.10 (reflow), which axe does not test: no sideways scrolling of the page."""
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
+
+
 def submit_login(page: Page, email: str, password: str, otp: str) -> Response | None:
     page.goto("/login")
     page.locator("#email").fill(email)
@@ -322,6 +484,7 @@ class AxeCheck:
     url: str
     viewport: str
     violations: int
+    module: str  # the test module that ran the check
 
 
 AXE_LOG: list[AxeCheck] = []
@@ -335,8 +498,9 @@ def axe(chromium_available: None) -> Any:
 
 
 @pytest.fixture
-def check_a11y(axe: Any) -> Callable[[Page, str], None]:
+def check_a11y(axe: Any, request: pytest.FixtureRequest) -> Callable[[Page, str], None]:
     """Run axe (WCAG 2.0/2.1 A and AA rules) on the page as it is now; no violation allowed."""
+    module = request.module.__name__
 
     def check(page: Page, label: str) -> None:
         results = axe.run(page, options=AXE_OPTIONS)
@@ -348,6 +512,7 @@ def check_a11y(axe: Any) -> Callable[[Page, str], None]:
                 url=page.url,
                 viewport=f"{size['width']}x{size['height']}" if size else "default",
                 violations=len(violations),
+                module=module,
             )
         )
         assert not violations, f"axe on {label} ({page.url}):\n{results.generate_report()}"
@@ -356,11 +521,41 @@ def check_a11y(axe: Any) -> Callable[[Page, str], None]:
 
 
 DESELECTED: list[Any] = []
+COUNT_TEST = "test_axe_page_count"
 
 
 def pytest_deselected(items: list[Any]) -> None:
-    """Remembered so the final count test knows whether the whole module was selected."""
+    """Remembered so the final count test knows whether a whole module was selected."""
     DESELECTED.extend(items)
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """The page count runs after every browser module, wherever it is defined."""
+    last = [item for item in items if getattr(item, "originalname", None) == COUNT_TEST]
+    if last:
+        items[:] = [item for item in items if item not in last] + last
+
+
+def fully_selected_modules(session: pytest.Session) -> list[Any]:
+    """Browser test modules of which every test was collected and none deselected."""
+    here = Path(__file__).parent
+    modules = {
+        item.module
+        for item in session.items
+        if isinstance(item, pytest.Function) and Path(item.path).parent == here
+    }
+    deselected = {getattr(item, "module", None) for item in DESELECTED}
+    complete = []
+    for module in modules:
+        selected = {
+            item.originalname
+            for item in session.items
+            if isinstance(item, pytest.Function) and item.module is module
+        }
+        every_test = {name for name in vars(module) if name.startswith("test_")}
+        if selected == every_test and module not in deselected:
+            complete.append(module)
+    return complete
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -16,11 +16,13 @@ import pytest
 
 from tests.browser.conftest import (
     AXE_LOG,
-    DESELECTED,
     ENROLMENT_USER,
     PHONE,
     ROLES,
     LiveServer,
+    assert_fits_width,
+    fully_selected_modules,
+    html_lang,
     screenshot,
     submit,
     submit_login,
@@ -41,18 +43,6 @@ ADMIN_ONLY_PAGES = (
 
 Pages = Callable[..., Any]
 Check = Callable[[Any, str], None]
-
-
-def html_lang(page: Any) -> str:
-    return str(page.locator("html").get_attribute("lang"))
-
-
-def assert_fits_width(page: Any) -> None:
-    """WCAG 1.4.10 (reflow), which axe does not test: no sideways scrolling of the page."""
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
 
 
 # -- anonymous -------------------------------------------------------------------
@@ -326,17 +316,13 @@ MIN_PAGES = 50  # 54 when the whole module runs
 
 
 def test_axe_page_count(request: pytest.FixtureRequest, chromium_available: None) -> None:
-    """Runs last: how many pages axe checked (the terminal summary prints it too)."""
+    """Runs after every browser test (see conftest): how many pages axe checked, in all
+    browser modules (the terminal summary prints it too). Each module that ran in full
+    must have checked at least its MIN_PAGES."""
     checked = len(AXE_LOG)
     print(f"\naxe-core checked {checked} pages, {sum(c.violations for c in AXE_LOG)} violations")
     assert all(c.violations == 0 for c in AXE_LOG)
-    module = request.module
-    selected = {
-        item.originalname
-        for item in request.session.items
-        if isinstance(item, pytest.Function) and item.module is module
-    }
-    every_test = {name for name in vars(module) if name.startswith("test_")}
-    filtered = any(getattr(item, "module", None) is module for item in DESELECTED)
-    if selected == every_test and not filtered:
-        assert checked >= MIN_PAGES, f"only {checked} pages were checked by axe"
+    for module in fully_selected_modules(request.session):
+        minimum = getattr(module, "MIN_PAGES", 0)
+        count = sum(1 for c in AXE_LOG if c.module == module.__name__)
+        assert count >= minimum, f"only {count} pages were checked by axe in {module.__name__}"

@@ -1,4 +1,4 @@
-"""participants, consents, break-the-glass grants, corrections, deletion log, audit flags
+"""participants, consents, break-the-glass grants, corrections, rule overrides, deletion log, audit flags
 
 Revision ID: 0002
 Revises: 0001
@@ -12,6 +12,7 @@ from alembic import op
 
 import models.base
 import models.crypto
+
 
 revision = "0002"
 down_revision = "0001"
@@ -271,6 +272,34 @@ def upgrade() -> None:
             batch_op.f("ix_participant_changes_participant_id"), ["participant_id"], unique=False
         )
 
+    op.create_table(
+        "rule_overrides",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
+        sa.Column("subject", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.String(length=20), nullable=False),
+        sa.Column("reason", models.crypto.Sealed(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ref", sa.String(length=24), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_rule_overrides_created_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_rule_overrides_participant_id_participants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_overrides")),
+        sa.UniqueConstraint("ref", name=op.f("uq_rule_overrides_ref")),
+    )
+    with op.batch_alter_table("rule_overrides", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rule_overrides_participant_id"), ["participant_id"], unique=False
+        )
+
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("flags", sa.String(length=40), nullable=True))
         batch_op.create_index(batch_op.f("ix_audit_events_flags"), ["flags"], unique=False)
@@ -284,6 +313,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_events_flags"))
         batch_op.drop_column("flags")
 
+    with op.batch_alter_table("rule_overrides", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rule_overrides_participant_id"))
+
+    op.drop_table("rule_overrides")
     with op.batch_alter_table("participant_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_participant_changes_participant_id"))
 
