@@ -35,11 +35,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import Table, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from models.accounts import Membership, Role, Unit, UnitKind, User
@@ -666,7 +666,7 @@ class ParticipantWriter:
 
     def flush(self) -> None:
         if self._pending:
-            self.session.execute(insert(Participant.__table__), self._pending)
+            self.session.execute(insert(cast(Table, Participant.__table__)), self._pending)
             self.written += len(self._pending)
             self._pending = []
 

@@ -1,4 +1,4 @@
-"""participants, consents, break-the-glass grants, corrections, rule overrides, deletion log, audit flags
+"""Participants, consents, break-the-glass, corrections, rule overrides, deletion log
 
 Revision ID: 0002
 Revises: 0001
@@ -12,7 +12,6 @@ from alembic import op
 
 import models.base
 import models.crypto
-
 
 revision = "0002"
 down_revision = "0001"
