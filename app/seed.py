@@ -21,8 +21,10 @@ shares one password, hashed once.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import os
@@ -35,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from flask.cli import with_appcontext
@@ -52,8 +54,10 @@ from models.participants import (
     Participant,
     facts_of,
     fold_name,
-    refresh_deadlines,
 )
+
+if TYPE_CHECKING:
+    from models.rules import Facts
 
 EMAIL_DOMAIN = "seed.veiviser.test"
 BATCH_SIZE = 2_000
@@ -357,10 +361,37 @@ class SyntheticPerson:
     def birth_date_text(self) -> str:
         return self.birth_date.isoformat()
 
+    def facts(self) -> Facts:
+        """What the rules know, read by the model's own `facts_of`: a person has every
+        attribute it reads, under the same name, so the two cannot drift apart unnoticed
+        (a new attribute there is an AttributeError here)."""
+        return facts_of(cast(Participant, self))
+
+    def next_deadline(self, today: date) -> tuple[date, str] | None:
+        """The (due date, kind) `refresh_deadlines` stores for a new record (which has no
+        overrides yet); tests/test_seed.py checks the two agree."""
+        from models.rules import deadlines
+
+        pending = [
+            (d.due_on, str(d.kind)) for d in deadlines(self.facts(), today) if d.met_on is None
+        ]
+        return min(pending, default=None)
+
 
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
+
+
+class _Weighted:
+    """A weighted choice with the cumulative weights computed once."""
+
+    def __init__(self, pairs: tuple[tuple[Any, int], ...]) -> None:
+        self.values = [value for value, _weight in pairs]
+        self.cumulative = list(itertools.accumulate(weight for _value, weight in pairs))
+
+    def pick(self, rng: random.Random) -> Any:
+        return self.values[bisect.bisect(self.cumulative, rng.random() * self.cumulative[-1])]
 
 
 class PersonFactory:
@@ -378,10 +409,9 @@ class PersonFactory:
         self.today = today
         self._national_ids: set[str] = set()
         self._duf_numbers: set[str] = set()
-        self._origin_weights = [o.weight for o in ORIGINS]
-
-    def _weighted(self, pairs: tuple[tuple[Any, int], ...]) -> Any:
-        return self.rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+        self._origins = _Weighted(tuple((o, o.weight) for o in ORIGINS))
+        self._permits = {o.key: _Weighted(o.permits) for o in ORIGINS}
+        self._languages = {o.key: _Weighted(o.languages) for o in ORIGINS}
 
     def _birth_date(self) -> date:
         first, last = BIRTH_YEARS
@@ -408,11 +438,12 @@ class PersonFactory:
                 return number
 
     def _days(self, low: int, high: int) -> timedelta:
-        return timedelta(days=self.rng.randint(low, high))
+        # random() rather than randint(): half the cost, and this runs a dozen times a row.
+        return timedelta(days=low + int(self.rng.random() * (high - low + 1)))
 
     def make(self, municipality: str | None) -> SyntheticPerson:
         rng, today = self.rng, self.today
-        origin = rng.choices(ORIGINS, weights=self._origin_weights)[0]
+        origin: Origin = self._origins.pick(rng)
         female = rng.random() < 0.5
         given = rng.choice(origin.female if female else origin.male)
         family = rng.choice(origin.family)
@@ -422,7 +453,7 @@ class PersonFactory:
         preferred = SHORT_FORMS.get(given) if rng.random() < 0.4 else None
         born = self._birth_date()
 
-        permit = self._weighted(origin.permits)
+        permit: PermitCategory = self._permits[origin.key].pick(rng)
         latest_arrival = max(EARLIEST_ARRIVAL, today - timedelta(days=20))
         arrival = EARLIEST_ARRIVAL + self._days(0, (latest_arrival - EARLIEST_ARRIVAL).days)
         if permit is P.NO_RESETTLEMENT:  # UNHCR quota: permit abroad, settled on arrival
@@ -444,7 +475,7 @@ class PersonFactory:
 
         national_id = self._national_id(born) if rng.random() < 0.8 else None
         duf = self._duf(application_year) if national_id is None or rng.random() < 0.9 else None
-        languages = self._weighted(origin.languages)
+        languages: tuple[str, ...] = self._languages[origin.key].pick(rng)
         needs_interpreter = rng.random() < origin.interpreter_share
         email = None
         if rng.random() < 0.3:
@@ -475,7 +506,7 @@ class PersonFactory:
         from models.rules import programme_entitlement
 
         rng, today = self.rng, self.today
-        if programme_entitlement(facts_of(_transient(person)), today).value is False:
+        if programme_entitlement(person.facts(), today).value is False:
             person.status = ParticipantStatus.NOT_ENTITLED
             return
         settled = person.settlement_on
@@ -507,43 +538,26 @@ class PersonFactory:
             person.status = ParticipantStatus.ON_LEAVE
 
 
-def _transient(person: SyntheticPerson) -> Participant:
-    """A session-less Participant holding the person's clear facts, for the rules.
-
-    `facts_of` and `refresh_deadlines` then compute exactly what the model would
-    store; re-implementing them here would let the two drift apart. Nothing is
-    sealed: without a session the encrypted birth date stays pending in memory.
-    """
-    participant = Participant(
-        country=person.country,
-        permit_category=person.permit_category,
-        permit_granted_on=person.permit_granted_on,
-        arrival_on=person.arrival_on,
-        settlement_on=person.settlement_on,
-        competence_mapping_on=person.competence_mapping_on,
-        programme_decision_on=person.programme_decision_on,
-        programme_start_on=person.programme_start_on,
-        programme_end_on=person.programme_end_on,
-    )
-    participant.birth_date_text = person.birth_date_text
-    return participant
-
-
 # -- rows ------------------------------------------------------------------------
 
 
 @functools.cache
-def _layout() -> tuple[dict[str, Encrypted], dict[str, str]]:
-    """Participant's encrypted attributes, and attribute name → table column key.
+def _layout() -> tuple[dict[str, tuple[Encrypted, str]], tuple[str, ...]]:
+    """Participant's encrypted attributes with the column key each is stored in, and
+    every column key but the primary key.
 
     Sealed columns are named differently from their attributes (`given_name_sealed`
-    is stored in column "given_name"); a Core INSERT speaks in column keys.
+    is stored in column "given_name"); a Core INSERT speaks in column keys. The other
+    columns are named like their attributes, and an INSERT with a key that is no
+    column fails loudly.
     """
-    encrypted = {
-        name: attr for name, attr in vars(Participant).items() if isinstance(attr, Encrypted)
-    }
     columns = {prop.key: prop.columns[0].key for prop in inspect(Participant).column_attrs}
-    return encrypted, columns
+    sealed = {
+        name: (attr, columns[attr.sealed_attr])
+        for name, attr in vars(Participant).items()
+        if isinstance(attr, Encrypted)
+    }
+    return sealed, tuple(key for attr, key in columns.items() if attr != "id")
 
 
 @dataclass(frozen=True)
@@ -580,60 +594,52 @@ class ParticipantWriter:
         self.national_ids: dict[str, str] = {}
         self.written = 0
         self._pending: list[dict[str, Any]] = []
-        encrypted, columns = _layout()
-        self._encrypted = encrypted
-        self._columns = columns
-        self._template = dict.fromkeys(key for attr, key in columns.items() if attr != "id")
-
-    def _seal(self, attr: str, value: str | None, ref: str, values: dict[str, Any]) -> None:
-        field = self._encrypted[attr]
-        values[field.sealed_attr] = (
-            None
-            if value is None
-            else self.keyring.seal(self.session, value, field.table, field.name, ref)
-        )
+        sealed, columns = _layout()
+        self._sealed = sealed
+        self._template: dict[str, Any] = dict.fromkeys(columns)
 
     def row(self, person: SyntheticPerson, where: Assignment) -> dict[str, Any]:
         """The INSERT parameters (column keys) for one person."""
         session, keyring = self.session, self.keyring
         ref = new_ref()
-        rules_view = _transient(person)
-        refresh_deadlines(rules_view, self.today)
-        values: dict[str, Any] = {
-            "ref": ref,
-            "version": 1,
-            "country": person.country,
-            "unit_id": where.unit_id,
-            "primary_advisor_id": where.primary_advisor_id,
-            "secondary_advisor_id": where.secondary_advisor_id,
-            "status": person.status,
-            "national_id_index": None
-            if person.national_id is None
-            else keyring.blind_index(session, NATIONAL_ID_DOMAIN, person.national_id),
-            "duf_index": None
-            if person.duf_number is None
-            else keyring.blind_index(session, DUF_DOMAIN, person.duf_number),
-            "sex": person.sex,
-            "languages": ",".join(person.languages) or None,
-            "interpreter_needed": person.interpreter_language is not None,
-            "interpreter_language": person.interpreter_language,
-            "is_protected_address": person.is_protected_address,
-            "is_restricted": False,
-            "permit_category": person.permit_category,
-            "permit_granted_on": person.permit_granted_on,
-            "arrival_on": person.arrival_on,
-            "settlement_municipality": person.settlement_municipality,
-            "settlement_on": person.settlement_on,
-            "competence_mapping_on": person.competence_mapping_on,
-            "programme_decision_on": person.programme_decision_on,
-            "programme_start_on": person.programme_start_on,
-            "programme_end_on": person.programme_end_on,
-            "next_deadline_on": rules_view.next_deadline_on,
-            "next_deadline_kind": rules_view.next_deadline_kind,
-            "created_at": self.now,
-            "updated_at": self.now,
-            "anonymised_at": None,
-        }
+        next_deadline = person.next_deadline(self.today)
+        row = self._template.copy()
+        row.update(
+            {
+                "ref": ref,
+                "version": 1,
+                "country": person.country,
+                "unit_id": where.unit_id,
+                "primary_advisor_id": where.primary_advisor_id,
+                "secondary_advisor_id": where.secondary_advisor_id,
+                "status": person.status,
+                "national_id_index": None
+                if person.national_id is None
+                else keyring.blind_index(session, NATIONAL_ID_DOMAIN, person.national_id),
+                "duf_index": None
+                if person.duf_number is None
+                else keyring.blind_index(session, DUF_DOMAIN, person.duf_number),
+                "sex": person.sex,
+                "languages": ",".join(person.languages) or None,
+                "interpreter_needed": person.interpreter_language is not None,
+                "interpreter_language": person.interpreter_language,
+                "is_protected_address": person.is_protected_address,
+                "is_restricted": False,
+                "permit_category": person.permit_category,
+                "permit_granted_on": person.permit_granted_on,
+                "arrival_on": person.arrival_on,
+                "settlement_municipality": person.settlement_municipality,
+                "settlement_on": person.settlement_on,
+                "competence_mapping_on": person.competence_mapping_on,
+                "programme_decision_on": person.programme_decision_on,
+                "programme_start_on": person.programme_start_on,
+                "programme_end_on": person.programme_end_on,
+                "next_deadline_on": next_deadline[0] if next_deadline else None,
+                "next_deadline_kind": next_deadline[1] if next_deadline else None,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+        )
         # The same folded value models.participants._apply stores for the name search.
         search = fold_name(
             " ".join(
@@ -651,10 +657,9 @@ class ParticipantWriter:
             ("birth_date_text", person.birth_date_text),
             ("email", person.email),
         ):
-            self._seal(attr, plain, ref, values)
-        row = self._template.copy()
-        for attr, value in values.items():
-            row[self._columns[attr]] = value
+            if plain is not None:
+                field, column = self._sealed[attr]
+                row[column] = keyring.seal(session, plain, field.table, field.name, ref)
         if self.keep_ids and person.national_id is not None:
             self.national_ids[ref] = person.national_id
         return row

@@ -824,8 +824,14 @@ def override_rule(
             raise ValidationFailed(
                 N_("Enter the new deadline as a date (YYYY-MM-DD)."), "value"
             ) from None
-    elif value not in ("yes", "no"):
-        raise ValidationFailed(N_("Choose yes or no."), "value")
+    else:
+        # The form is shown in bokmål, Swedish or English; the stored value is not.
+        answer = {"yes": "yes", "ja": "yes", "no": "no", "nei": "no", "nej": "no"}.get(
+            value.casefold()
+        )
+        if answer is None:
+            raise ValidationFailed(N_("Choose yes or no."), "value")
+        value = answer
     reason = " ".join((reason or "").split())
     if len(reason) < 10:
         raise ValidationFailed(

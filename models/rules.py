@@ -720,6 +720,12 @@ def deadlines(facts: Facts, today: date) -> list[Deadline]:
     rs = rule_set_for(facts.country, today)
     if facts.settlement_date is None:
         return []
+    if (
+        rs.applies_to_permits_granted_from is not None
+        and facts.permit_granted_on is not None
+        and facts.permit_granted_on < rs.applies_to_permits_granted_from
+    ):
+        return []  # the previous act's deadlines, which this rule set does not model
     found: list[Deadline] = []
     if facts.country is Country.NORWAY:
         if programme_entitlement(facts, today).value is not False:

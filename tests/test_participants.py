@@ -756,3 +756,25 @@ def test_override_replaces_a_result_and_is_audited(
     assert "UDI decision changed the permit" in client.get(
         f"/participants/{participant.ref}"
     ).get_data(as_text=True)
+
+
+def test_override_accepts_the_users_words_for_yes_and_no(
+    db_session: Any, make_user: Any, make_participant: Any
+) -> None:
+    """Do «ja», «nei» and «nej» work as well as «yes» and «no»? Yes."""
+    from models.participants import override_rule
+    from models.policy import Actor
+
+    advisor = make_user("advisor")
+    participant = make_participant(unit=advisor.memberships[0].unit, advisor=advisor)
+    for word, stored in (("Ja", "yes"), ("nei", "no"), ("NEJ", "no")):
+        override = override_rule(
+            db_session,
+            Actor(advisor),
+            participant,
+            subject="language_entitlement",
+            value=word,
+            reason="Checked with the adult learning centre",
+            today=date(2026, 11, 23),
+        )
+        assert override.value == stored

@@ -747,3 +747,17 @@ def test_results_are_immutable_and_hashable() -> None:
     with pytest.raises(TypeError):
         deadline.rule.params["months"] = 4  # type: ignore[index]
     assert hash(deadline) == hash(dataclasses.replace(deadline))
+
+
+def test_no_deadlines_under_the_previous_act() -> None:
+    """A permit granted before 2021 (the old Introduction Act): are 2021-act deadlines computed?
+    No — they would all show as overdue for ever."""
+    facts = Facts(
+        country=Country.NORWAY,
+        birth_date=date(1980, 1, 1),
+        permit_category=PermitCategory.NO_REFUGEE,
+        settlement_date=date(2019, 3, 1),
+        arrival_date=date(2018, 1, 1),
+        permit_granted_on=date(2018, 12, 1),
+    )
+    assert deadlines(facts, date(2026, 11, 23)) == []
