@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import textwrap
 from dataclasses import dataclass
@@ -27,15 +28,29 @@ DEMO_UNITS = (
     ("Flyktningtjenesten", "refugee_service"),
     ("Voksenopplæringen", "adult_learning"),
     ("NAV Sentrum", "nav"),
+    # A second refugee service whose participants no demo user sees: scoping at work.
+    ("Flyktningtjenesten Øst", "refugee_service"),
 )
 
 DEMO_USERS = (
     DemoUser("advisor@demo.veiviser.no", "Ingrid Haugen", "advisor", "Flyktningtjenesten"),
+    DemoUser("advisor2@demo.veiviser.no", "Amir Haddad", "advisor", "Flyktningtjenesten"),
     DemoUser("teacher@demo.veiviser.no", "Lars Berg", "teacher", "Voksenopplæringen"),
     DemoUser("leader@demo.veiviser.no", "Sofie Lund", "leader", "Flyktningtjenesten"),
     DemoUser("admin@demo.veiviser.no", "Per Olsen", "admin", "Flyktningtjenesten"),
     DemoUser("partner@demo.veiviser.no", "Nora Dahl", "partner", "NAV Sentrum"),
 )
+
+
+# Made-up participants: (unit, primary advisor's e-mail or None, how many). The same
+# random seed every time, so a reset demo shows the same people.
+DEMO_PARTICIPANTS = (
+    ("Flyktningtjenesten", "advisor@demo.veiviser.no", 28),
+    ("Flyktningtjenesten", "advisor2@demo.veiviser.no", 26),
+    ("Flyktningtjenesten Øst", None, 6),
+)
+DEMO_MUNICIPALITY = "Lillestrøm"
+DEMO_RANDOM_SEED = 2026
 
 
 def ensure_instance(folder: Path) -> list[str]:
@@ -104,11 +119,55 @@ def seed(app: Flask, password: str | None) -> dict[str, str]:
     return logins
 
 
+def load_participants() -> int:
+    """Load the made-up participants, only into a database that has none; returns how many.
+
+    Every sixth one also gets the other demo advisor as secondary advisor, so shared
+    caseloads show too.
+    """
+    from app.database import db
+    from app.seed import Assignment, ParticipantWriter, PersonFactory
+    from app.seed import load_participants as load
+    from models.accounts import Unit, User
+    from models.base import utcnow
+    from models.participants import Participant
+    from models.policy import Actor
+
+    session = db()
+    if session.scalar(select(Participant.id).limit(1)) is not None:
+        return 0
+    units = {u.name: u.id for u in session.scalars(select(Unit))}
+    advisors = {
+        u.email: u.id
+        for u in session.scalars(select(User).where(User.email.like("advisor%@demo.veiviser.no")))
+    }
+    plan: list[tuple[Assignment, str | None]] = []
+    for unit, email, count in DEMO_PARTICIPANTS:
+        primary = advisors[email] if email else None
+        others = [a for a in advisors.values() if a != primary] if primary else []
+        for i in range(count):
+            secondary = others[0] if others and i % 6 == 5 else None
+            plan.append((Assignment(units[unit], primary, secondary), DEMO_MUNICIPALITY))
+    today = utcnow().date()
+    rng = random.Random(DEMO_RANDOM_SEED)  # noqa: S311 - made-up data, not secrets
+    written = load(ParticipantWriter(session, today), PersonFactory(rng, today), plan)
+    Actor.system().record(
+        session,
+        "seed",
+        None,
+        object_type="participant",
+        field_categories=(f"participants:{written}",),
+    )
+    session.commit()
+    return written
+
+
 @click.command(
     "demo",
     help=(
-        "Set up a local demo on SQLite (instance/ folder, keys, schema, demo units and one user "
-        "per role), print the logins and serve it. Running it again keeps the data."
+        "Set up a local demo on SQLite (instance/ folder, keys, schema, demo units, one user "
+        "per role and made-up participants), print the logins and serve it. Running it again "
+        "keeps the data."
     ),
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
@@ -130,7 +189,15 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
             (folder / f"veiviser.db{suffix}").unlink(missing_ok=True)
         click.echo("Deleted the demo database; starting over.")
 
-    app = create_app({"DEMO": True, "REQUIRE_MFA": False, "SESSION_COOKIE_SECURE": False})
+    app = create_app(
+        {
+            "DEMO": True,
+            "REQUIRE_MFA": False,
+            "SESSION_COOKIE_SECURE": False,
+            # The made-up participants carry Skatteetaten's synthetic ID numbers.
+            "ALLOW_SYNTHETIC_IDS": True,
+        }
+    )
     if not app.config["DATABASE_URL"].startswith("sqlite"):
         raise click.ClickException(
             "`veiviser demo` runs on SQLite only; unset VEIVISER_DATABASE_URL."
@@ -140,6 +207,7 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
         bootstrap(db(), services().keyring)
         db().commit()
         logins = seed(app, password)
+        loaded = load_participants()
 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only compared
     url = f"http://{shown_host}:{port}/login"
@@ -151,6 +219,8 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
         bold=True,
     )
     click.echo("Never put real personal data into a demo installation.")
+    if loaded:
+        click.echo(f"Loaded {loaded} made-up participants with synthetic ID numbers.")
     click.echo("")
     click.secho(f"Veiviser demo: open {url}", bold=True)
     click.echo("Demo logins (e-mail / password):")

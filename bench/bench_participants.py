@@ -1,0 +1,586 @@
+"""Participant pages at scale: seed a fresh database, serve it with gunicorn, time the pages.
+
+    python bench/bench_participants.py [--sizes 1000,10000,100000] [--requests 200]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--unit-size 10000] [--out bench/out/participants.json]
+
+For every size N: a fresh database (a SQLite file in a temporary folder, or a schema of
+its own in the PostgreSQL database given, dropped afterwards), an instance folder with a
+secret key and a master key, `veiviser db upgrade`, `veiviser seed` (N participants over
+ceil(N / unit size) units, so a leader's scope is about --unit-size people), then
+`gunicorn -w 2` on a free loopback port. Logged in over HTTP as an advisor and as the
+leader of the same unit, it times --requests sequential requests of each case:
+
+    healthz         GET /healthz, no session: the framework floor
+    caseload        the advisor's caseload page (their own participants, first page)
+    overview        a participant's overview page (refs from the caseload links)
+    name_search     the leader searches the unit by a participant's full name
+    id_search       the leader searches by a seeded synthetic national identity number
+
+and reports p50/p95 (ms) and throughput (requests/s) per case and size, as a table and as
+JSON (--out), with the issue's targets marked met or missed. Only the standard library
+speaks HTTP; it talks to 127.0.0.1 only, with bounded counts, and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+from sqlalchemy import create_engine, text
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CSRF_PATTERN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+PARTICIPANT_LINK = re.compile(r'<a href="/participants/([A-Za-z0-9_-]{16})">([^<]+)</a>')
+SEED_RATE = re.compile(r"\(([\d,]+) participants/s\)")
+CASES = ("healthz", "caseload", "overview", "name_search", "id_search")
+WARMUP = 5
+STARTUP_SECONDS = 60.0
+
+# The issue's targets.
+P95_LIMIT_MS = 50.0
+GROWTH_LIMIT = 1.3
+THROUGHPUT_SHARE = 0.40
+NAME_SEARCH_SCOPE = 10_000
+NAME_SEARCH_LIMIT_MS = 100.0
+
+
+# -- processes and databases ---------------------------------------------------------
+
+
+def _tool(name: str) -> list[str]:
+    """The console script installed next to this Python, or the module behind it."""
+    script = Path(sys.executable).parent / name
+    if script.exists():
+        return [str(script)]
+    if name == "veiviser":
+        return [sys.executable, "-c", "from app.cli import main; main()"]
+    return [sys.executable, "-m", name]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def fresh_database(base_url: str | None, folder: Path) -> Iterator[str]:
+    """An empty database: a SQLite file in `folder`, or a new PostgreSQL schema (dropped
+    afterwards, even on error)."""
+    if not base_url:
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in base_url else "?"
+        try:
+            yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def write_instance(folder: Path) -> None:
+    from models.crypto import write_master_key_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "config.py"
+    config.write_text(
+        textwrap.dedent(
+            f'''\
+            SECRET_KEY = "{secrets.token_urlsafe(32)}"
+            DEPLOYMENT_ID = "bench-{secrets.token_hex(4)}"
+            '''
+        ),
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    write_master_key_file(folder / "master.key")
+
+
+def run(command: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[str, str]:
+    done = subprocess.run(  # noqa: S603 - our own console scripts, fixed arguments
+        command,
+        input=stdin,
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:3])} failed:\n{done.stderr[-4000:]}")
+    return done.stdout, done.stderr
+
+
+def worker_cpu_seconds(master_pid: int) -> float | None:
+    """User + system CPU time of the gunicorn workers (children of `master_pid`) so far,
+    from /proc; None where there is no /proc. Unlike wall time, it hardly moves when
+    other programs compete for the CPU."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    try:
+        entries = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in entries:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == master_pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / ticks
+
+
+@contextmanager
+def gunicorn(port: int, env: dict[str, str], log: Path) -> Iterator[int]:
+    """`gunicorn -w 2` on 127.0.0.1:`port`, stopped (by its own pid) on the way out;
+    yields the master's pid."""
+    with log.open("w") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - fixed arguments, loopback only
+            [*_tool("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-4000:]}")
+                try:
+                    status, _body, _ms = Client(port).get("/healthz")
+                    if status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not answer:\n{log.read_text()[-4000:]}")
+                time.sleep(0.2)
+            yield process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+# -- HTTP ----------------------------------------------------------------------------
+
+
+class Client:
+    """A keep-alive HTTP client for one loopback server, with a cookie jar."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, body: str | None = None
+    ) -> tuple[int, http.client.HTTPResponse, str, float]:
+        headers = {"Accept-Language": "en"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            payload = response.read().decode("utf-8", "replace")
+        except (http.client.HTTPException, ConnectionError):
+            # The server closed a kept-alive connection: once more on a new one.
+            self.connection.close()
+            started = time.perf_counter()
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            payload = response.read().decode("utf-8", "replace")
+        elapsed = (time.perf_counter() - started) * 1000
+        for header in response.msg.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                if morsel.value and morsel["max-age"] != "0":
+                    self.cookies[name] = morsel.value
+                else:
+                    self.cookies.pop(name, None)
+        return response.status, response, payload, elapsed
+
+    def get(self, path: str) -> tuple[int, str, float]:
+        status, _response, payload, elapsed = self.request("GET", path)
+        return status, payload, elapsed
+
+    def log_in(self, email: str, password: str) -> None:
+        status, page, _ms = self.get("/login")
+        match = CSRF_PATTERN.search(page)
+        if status != 200 or match is None:
+            raise RuntimeError("no login form")
+        form = urlencode({"email": email, "password": password, "csrf_token": match.group(1)})
+        status, response, _page, _ms = self.request("POST", "/login", form)
+        if status != 302 or response.getheader("Location", "").endswith("/login"):
+            raise RuntimeError(f"login as {email} failed ({status})")
+
+
+@dataclass
+class Sample:
+    case: str
+    scope: int | None
+    timings_ms: list[float]
+    seconds: float
+    cpu_seconds: float | None
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.timings_ms)
+        count = len(ordered)
+        return {
+            "requests": count,
+            "scope": self.scope,
+            "p50_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(ordered[max(0, math.ceil(0.95 * count) - 1)], 2),
+            "mean_ms": round(statistics.fmean(ordered), 2),
+            "req_per_s": round(count / self.seconds, 1),
+            # CPU the app spent per request (gunicorn workers only, not the database).
+            "app_cpu_ms": None
+            if self.cpu_seconds is None
+            else round(1000 * self.cpu_seconds / count, 2),
+        }
+
+
+def measure(
+    client: Client,
+    case: str,
+    paths: Callable[[int], str],
+    count: int,
+    scope: int | None,
+    cpu: Callable[[], float | None],
+) -> Sample:
+    for i in range(WARMUP):
+        client.get(paths(i))
+    timings = []
+    cpu_before = cpu()
+    started = time.perf_counter()
+    for i in range(count):
+        path = paths(i)
+        status, _page, elapsed = client.get(path)
+        if status != 200:
+            raise RuntimeError(f"{case}: {path} answered {status}")
+        timings.append(elapsed)
+    seconds = time.perf_counter() - started
+    cpu_after = cpu()
+    used = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Sample(case, scope, timings, seconds, used)
+
+
+# -- one size ----------------------------------------------------------------------------
+
+
+@dataclass
+class SizeResult:
+    size: int
+    units: int
+    database: str
+    seed_seconds: float
+    seed_rate: str
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    load_average: tuple[float, float] = (0.0, 0.0)
+
+
+def _scope_sizes(url: str, unit: str, advisor_email: str) -> tuple[int, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            unit_size = conn.execute(
+                text(
+                    "SELECT count(*) FROM participants p JOIN units u ON u.id = p.unit_id "
+                    "WHERE u.name = :unit"
+                ),
+                {"unit": unit},
+            ).scalar_one()
+            caseload = conn.execute(
+                text(
+                    "SELECT count(*) FROM participants p JOIN users a "
+                    "ON a.id IN (p.primary_advisor_id, p.secondary_advisor_id) "
+                    "WHERE a.email = :email"
+                ),
+                {"email": advisor_email},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(unit_size), int(caseload)
+
+
+def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
+    units = max(1, math.ceil(size / args.unit_size))
+    folder = Path(tempfile.mkdtemp(prefix="veiviser-bench-"))
+    try:
+        with fresh_database(args.database_url, folder) as url:
+            instance = folder / "instance"
+            write_instance(instance)
+            env = {
+                **os.environ,
+                "VEIVISER_INSTANCE_PATH": str(instance),
+                "VEIVISER_DATABASE_URL": url,
+                "VEIVISER_REQUIRE_MFA": "off",
+                "VEIVISER_SESSION_COOKIE_SECURE": "off",
+                "VEIVISER_ALLOW_SYNTHETIC_IDS": "on",
+            }
+            for key in ("VEIVISER_SECRET_KEY", "VEIVISER_MASTER_KEY", "VEIVISER_MASTER_KEY_FILE"):
+                env.pop(key, None)
+            run([*_tool("veiviser"), "db", "upgrade"], env)
+            password = secrets.token_urlsafe(18)
+            ids_file = folder / "ids.json"
+            started = time.perf_counter()
+            out, err = run(
+                [
+                    *_tool("veiviser"),
+                    "seed",
+                    "--participants",
+                    str(size),
+                    "--units",
+                    str(units),
+                    "--json",
+                    "--password-stdin",
+                    "--ids-file",
+                    str(ids_file),
+                ],
+                env,
+                stdin=password + "\n",
+            )
+            seed_seconds = time.perf_counter() - started
+            rate = SEED_RATE.search(err)
+            users = json.loads(out)
+            national_ids: dict[str, str] = json.loads(ids_file.read_text())
+            unit = next(u["unit"] for u in users if u["role"] == "leader")
+            advisor = next(u for u in users if u["role"] == "advisor" and u["unit"] == unit)
+            leader = next(u for u in users if u["role"] == "leader" and u["unit"] == unit)
+            unit_size, caseload_size = _scope_sizes(url, unit, advisor["email"])
+            result = SizeResult(
+                size=size,
+                units=units,
+                database=url.split(":", 1)[0],
+                seed_seconds=round(seed_seconds, 2),
+                seed_rate=rate.group(1) if rate else "?",
+            )
+            port = free_port()
+            with gunicorn(port, env, folder / "gunicorn.log") as master:
+                result.cases = run_cases(
+                    port, args.requests, advisor, leader, password, national_ids,
+                    unit_size, caseload_size, lambda: worker_cpu_seconds(master),
+                )  # fmt: skip
+            load = os.getloadavg()
+            result.load_average = (round(load[0], 2), round(load[1], 2))
+            return result
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_cases(
+    port: int,
+    count: int,
+    advisor: dict[str, str],
+    leader: dict[str, str],
+    password: str,
+    national_ids: dict[str, str],
+    unit_size: int,
+    caseload_size: int,
+    cpu: Callable[[], float | None],
+) -> dict[str, dict[str, Any]]:
+    bare = Client(port)
+    as_advisor = Client(port)
+    as_advisor.log_in(advisor["email"], password)
+    as_leader = Client(port)
+    as_leader.log_in(leader["email"], password)
+
+    _status, page, _ms = as_advisor.get("/participants/")
+    advisor_refs = [ref for ref, _name in PARTICIPANT_LINK.findall(page)]
+    _status, page, _ms = as_leader.get("/participants/")
+    unit_links = PARTICIPANT_LINK.findall(page)
+    names = [html.unescape(name) for _ref, name in unit_links]
+    ids = [national_ids[ref] for ref, _name in unit_links if ref in national_ids]
+    if not advisor_refs or not names or not ids:
+        raise RuntimeError("the caseload pages show no participants to work with")
+
+    samples = [
+        measure(bare, "healthz", lambda i: "/healthz", count, None, cpu),
+        measure(as_advisor, "caseload", lambda i: "/participants/", count, caseload_size, cpu),
+        measure(
+            as_advisor,
+            "overview",
+            lambda i: f"/participants/{advisor_refs[i % len(advisor_refs)]}",
+            count,
+            1,
+            cpu,
+        ),
+        measure(
+            as_leader,
+            "name_search",
+            lambda i: f"/participants/?q={quote_plus(names[i % len(names)])}",
+            count,
+            unit_size,
+            cpu,
+        ),
+        measure(
+            as_leader,
+            "id_search",
+            lambda i: f"/participants/?q={ids[i % len(ids)]}",
+            count,
+            unit_size,
+            cpu,
+        ),
+    ]
+    return {sample.case: sample.summary() for sample in samples}
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def targets(results: list[SizeResult]) -> list[dict[str, Any]]:
+    """The issue's targets, each marked met, missed or not measured."""
+    found: list[dict[str, Any]] = []
+    largest, smallest = results[-1], results[0]
+    note = "" if largest.size >= 100_000 else f" (measured at {largest.size:,}, not 100k)"
+    for case in ("caseload", "overview", "id_search"):
+        p95 = largest.cases[case]["p95_ms"]
+        found.append(
+            {
+                "target": f"{case} p95 <= {P95_LIMIT_MS:g} ms at 100k{note}",
+                "value": p95,
+                "met": p95 <= P95_LIMIT_MS,
+            }
+        )
+    if largest.size != smallest.size:
+        for case in ("caseload", "overview", "id_search"):
+            ratio = largest.cases[case]["p50_ms"] / smallest.cases[case]["p50_ms"]
+            found.append(
+                {
+                    "target": f"{case} p50 at {largest.size:,} <= {GROWTH_LIMIT} x at "
+                    f"{smallest.size:,}",
+                    "value": round(ratio, 2),
+                    "met": ratio <= GROWTH_LIMIT,
+                }
+            )
+    for result in results:
+        share = result.cases["caseload"]["req_per_s"] / result.cases["healthz"]["req_per_s"]
+        found.append(
+            {
+                "target": f"caseload throughput >= {THROUGHPUT_SHARE:.0%} of /healthz at "
+                f"{result.size:,}",
+                "value": round(share, 2),
+                "met": share >= THROUGHPUT_SHARE,
+            }
+        )
+    for result in results:
+        search = result.cases["name_search"]
+        if search["scope"] and search["scope"] >= NAME_SEARCH_SCOPE:
+            found.append(
+                {
+                    "target": f"name search p95 <= {NAME_SEARCH_LIMIT_MS:g} ms over a "
+                    f"{search['scope']:,} scope (size {result.size:,})",
+                    "value": search["p95_ms"],
+                    "met": search["p95_ms"] <= NAME_SEARCH_LIMIT_MS,
+                }
+            )
+    return found
+
+
+def print_report(results: list[SizeResult], goals: list[dict[str, Any]]) -> None:
+    print(
+        f"{'size':>8} {'case':<12} {'scope':>7} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} "
+        f"{'req/s':>8} {'app CPU ms':>10}"
+    )
+    for result in results:
+        for case in CASES:
+            row = result.cases[case]
+            scope = f"{row['scope']:,}" if row["scope"] else "-"
+            cpu = "-" if row["app_cpu_ms"] is None else f"{row['app_cpu_ms']:.1f}"
+            print(
+                f"{result.size:>8,} {case:<12} {scope:>7} {row['p50_ms']:>8.1f} "
+                f"{row['p95_ms']:>8.1f} {row['mean_ms']:>8.1f} {row['req_per_s']:>8.1f} "
+                f"{cpu:>10}"
+            )
+        print(
+            f"{'':>8} seed: {result.units} units, {result.seed_rate} participants/s "
+            f"({result.seed_seconds:.1f} s for the whole command); "
+            f"load average {result.load_average[0]}"
+        )
+    print()
+    for goal in goals:
+        print(f"  [{'met' if goal['met'] else 'MISSED'}] {goal['target']}: {goal['value']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL base URL")
+    parser.add_argument("--unit-size", type=int, default=NAME_SEARCH_SCOPE)
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench/out/participants.json")
+    args = parser.parse_args()
+    sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+    if not sizes or min(sizes) < 1 or not 1 <= args.requests <= 100_000:
+        parser.error("sizes must be positive and requests between 1 and 100000")
+
+    results = []
+    for size in sizes:
+        print(f"size {size:,}: seeding and serving ...", file=sys.stderr, flush=True)
+        results.append(bench_size(size, args))
+    goals = targets(results)
+    print_report(results, goals)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "database": results[0].database,
+                "requests_per_case": args.requests,
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "sizes": [result.__dict__ for result in results],
+                "targets": goals,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"\nwritten to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
