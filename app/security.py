@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, Request, Response, abort, g, redirect, request, session, url_for
 from flask.sessions import SessionInterface, SessionMixin
 from flask_login import LoginManager, current_user
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import CallbackDict
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -142,7 +143,7 @@ def _load_user(user_id: str) -> User | None:
     ident = _as_int(user_id)
     if ident is None:
         return None
-    user = db().get(User, ident)
+    user = db().get(User, ident, options=[selectinload(User.memberships)])
     if user is None or not user.is_active:
         return None
     return user

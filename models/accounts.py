@@ -109,8 +109,10 @@ class User(Referenced, Versioned, Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Loaded on demand: a user joined onto another row (an advisor on a participant) does not
+    # need them; the acting user and the admin's list load them eagerly where they are used.
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan", lazy="select"
     )
 
     # The user protocol Flask-Login expects (implemented here: models import no Flask).

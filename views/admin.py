@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -80,8 +81,10 @@ def index() -> BaseResponse:
 @requires(Action.ADMINISTER_USERS)
 def users() -> str:
     user = acting_user()
-    stmt = scoped(select(User), user, Action.ADMINISTER_USERS, User).order_by(
-        User.display_name, User.id
+    stmt = (
+        scoped(select(User), user, Action.ADMINISTER_USERS, User)
+        .options(selectinload(User.memberships))
+        .order_by(User.display_name, User.id)
     )
     page = paginate(db(), stmt)
     record_event("user.list", object_type="user")
