@@ -12,14 +12,21 @@ ceil(N / unit size) units, so a leader's scope is about --unit-size people), the
 leader of the same unit, it times --requests sequential requests of each case:
 
     healthz         GET /healthz, no session: the framework floor
+    home            the advisor's home page: the floor of a logged-in page (session,
+                    user, menu; no personal data, no audit event)
     caseload        the advisor's caseload page (their own participants, first page)
     overview        a participant's overview page (refs from the caseload links)
     name_search     the leader searches the unit by a participant's full name
     id_search       the leader searches by a seeded synthetic national identity number
+    id_search_advisor  the advisor searches by the number of one of their participants
 
 and reports p50/p95 (ms) and throughput (requests/s) per case and size, as a table and as
 JSON (--out), with the issue's targets marked met or missed. Only the standard library
 speaks HTTP; it talks to 127.0.0.1 only, with bounded counts, and stops by itself.
+
+PostgreSQL gets planner statistics from `veiviser seed` (ANALYZE, as autovacuum soon
+would); SQLite gets none, as in the app, unless --sqlite-analyze runs ANALYZE after the
+seed to show what statistics would change.
 """
 
 from __future__ import annotations
@@ -55,7 +62,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CSRF_PATTERN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 PARTICIPANT_LINK = re.compile(r'<a href="/participants/([A-Za-z0-9_-]{16})">([^<]+)</a>')
 SEED_RATE = re.compile(r"\(([\d,]+) participants/s\)")
-CASES = ("healthz", "caseload", "overview", "name_search", "id_search")
+CASES = (
+    "healthz",
+    "home",
+    "caseload",
+    "overview",
+    "name_search",
+    "id_search",
+    "id_search_advisor",
+)
+# The pages the issue's latency targets name; the ID search is timed as the leader (scope:
+# the unit) and as the advisor (scope: their caseload).
+PAGE_CASES = ("caseload", "overview", "id_search", "id_search_advisor")
 WARMUP = 5
 STARTUP_SECONDS = 60.0
 
@@ -379,6 +397,11 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
                 stdin=password + "\n",
             )
             seed_seconds = time.perf_counter() - started
+            if args.sqlite_analyze and url.startswith("sqlite"):
+                engine = create_engine(url)
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("ANALYZE")
+                engine.dispose()
             rate = SEED_RATE.search(err)
             users = json.loads(out)
             national_ids: dict[str, str] = json.loads(ids_file.read_text())
@@ -425,15 +448,17 @@ def run_cases(
 
     _status, page, _ms = as_advisor.get("/participants/")
     advisor_refs = [ref for ref, _name in PARTICIPANT_LINK.findall(page)]
+    advisor_ids = [national_ids[ref] for ref in advisor_refs if ref in national_ids]
     _status, page, _ms = as_leader.get("/participants/")
     unit_links = PARTICIPANT_LINK.findall(page)
     names = [html.unescape(name) for _ref, name in unit_links]
     ids = [national_ids[ref] for ref, _name in unit_links if ref in national_ids]
-    if not advisor_refs or not names or not ids:
+    if not advisor_refs or not names or not ids or not advisor_ids:
         raise RuntimeError("the caseload pages show no participants to work with")
 
     samples = [
         measure(bare, "healthz", lambda i: "/healthz", count, None, cpu),
+        measure(as_advisor, "home", lambda i: "/", count, None, cpu),
         measure(as_advisor, "caseload", lambda i: "/participants/", count, caseload_size, cpu),
         measure(
             as_advisor,
@@ -459,6 +484,14 @@ def run_cases(
             unit_size,
             cpu,
         ),
+        measure(
+            as_advisor,
+            "id_search_advisor",
+            lambda i: f"/participants/?q={advisor_ids[i % len(advisor_ids)]}",
+            count,
+            caseload_size,
+            cpu,
+        ),
     ]
     return {sample.case: sample.summary() for sample in samples}
 
@@ -471,7 +504,7 @@ def targets(results: list[SizeResult]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     largest, smallest = results[-1], results[0]
     note = "" if largest.size >= 100_000 else f" (measured at {largest.size:,}, not 100k)"
-    for case in ("caseload", "overview", "id_search"):
+    for case in PAGE_CASES:
         p95 = largest.cases[case]["p95_ms"]
         found.append(
             {
@@ -481,7 +514,7 @@ def targets(results: list[SizeResult]) -> list[dict[str, Any]]:
             }
         )
     if largest.size != smallest.size:
-        for case in ("caseload", "overview", "id_search"):
+        for case in PAGE_CASES:
             ratio = largest.cases[case]["p50_ms"] / smallest.cases[case]["p50_ms"]
             found.append(
                 {
@@ -517,7 +550,7 @@ def targets(results: list[SizeResult]) -> list[dict[str, Any]]:
 
 def print_report(results: list[SizeResult], goals: list[dict[str, Any]]) -> None:
     print(
-        f"{'size':>8} {'case':<12} {'scope':>7} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} "
+        f"{'size':>8} {'case':<17} {'scope':>7} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} "
         f"{'req/s':>8} {'app CPU ms':>10}"
     )
     for result in results:
@@ -526,7 +559,7 @@ def print_report(results: list[SizeResult], goals: list[dict[str, Any]]) -> None
             scope = f"{row['scope']:,}" if row["scope"] else "-"
             cpu = "-" if row["app_cpu_ms"] is None else f"{row['app_cpu_ms']:.1f}"
             print(
-                f"{result.size:>8,} {case:<12} {scope:>7} {row['p50_ms']:>8.1f} "
+                f"{result.size:>8,} {case:<17} {scope:>7} {row['p50_ms']:>8.1f} "
                 f"{row['p95_ms']:>8.1f} {row['mean_ms']:>8.1f} {row['req_per_s']:>8.1f} "
                 f"{cpu:>10}"
             )
@@ -548,6 +581,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--database-url", default=None, help="PostgreSQL base URL")
     parser.add_argument("--unit-size", type=int, default=NAME_SEARCH_SCOPE)
+    parser.add_argument(
+        "--sqlite-analyze",
+        action="store_true",
+        help="run ANALYZE on the SQLite database after seeding (the app never does)",
+    )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench/out/participants.json")
     args = parser.parse_args()
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
@@ -566,6 +604,7 @@ def main() -> None:
             {
                 "database": results[0].database,
                 "requests_per_case": args.requests,
+                "sqlite_analyze": args.sqlite_analyze,
                 "machine": {
                     "cpus": os.cpu_count(),
                     "python": platform.python_version(),
