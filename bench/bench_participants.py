@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
@@ -226,6 +226,7 @@ class Client:
     def __init__(self, port: int) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies: dict[str, str] = {}
+        self.csrf_token: str | None = None
 
     def request(
         self, method: str, path: str, body: str | None = None
@@ -259,6 +260,24 @@ class Client:
     def get(self, path: str) -> tuple[int, str, float]:
         status, _response, payload, elapsed = self.request("GET", path)
         return status, payload, elapsed
+
+    def search(self, query: str) -> tuple[int, str, float]:
+        """POST the caseload search, as the page does (search terms never go in a URL)."""
+        if self.csrf_token is None:
+            _status, page, _ms = self.get("/participants/")
+            match = CSRF_PATTERN.search(page)
+            if match is None:
+                raise RuntimeError("no search form")
+            self.csrf_token = match.group(1)
+        form = urlencode({"q": query, "csrf_token": self.csrf_token})
+        status, _response, payload, elapsed = self.request("POST", "/participants/", form)
+        return status, payload, elapsed
+
+    def fetch(self, target: str | tuple[str, str]) -> tuple[int, str, float]:
+        """A GET for a path; a POSTed search for ("search", query)."""
+        if isinstance(target, tuple):
+            return self.search(target[1])
+        return self.get(target)
 
     def log_in(self, email: str, password: str) -> None:
         status, page, _ms = self.get("/login")
@@ -299,19 +318,19 @@ class Sample:
 def measure(
     client: Client,
     case: str,
-    paths: Callable[[int], str],
+    paths: Callable[[int], str | tuple[str, str]],
     count: int,
     scope: int | None,
     cpu: Callable[[], float | None],
 ) -> Sample:
     for i in range(WARMUP):
-        client.get(paths(i))
+        client.fetch(paths(i))
     timings = []
     cpu_before = cpu()
     started = time.perf_counter()
     for i in range(count):
         path = paths(i)
-        status, _page, elapsed = client.get(path)
+        status, _page, elapsed = client.fetch(path)
         if status != 200:
             raise RuntimeError(f"{case}: {path} answered {status}")
         timings.append(elapsed)
@@ -471,7 +490,7 @@ def run_cases(
         measure(
             as_leader,
             "name_search",
-            lambda i: f"/participants/?q={quote_plus(names[i % len(names)])}",
+            lambda i: ("search", names[i % len(names)]),
             count,
             unit_size,
             cpu,
@@ -479,7 +498,7 @@ def run_cases(
         measure(
             as_leader,
             "id_search",
-            lambda i: f"/participants/?q={ids[i % len(ids)]}",
+            lambda i: ("search", ids[i % len(ids)]),
             count,
             unit_size,
             cpu,
@@ -487,7 +506,7 @@ def run_cases(
         measure(
             as_advisor,
             "id_search_advisor",
-            lambda i: f"/participants/?q={advisor_ids[i % len(advisor_ids)]}",
+            lambda i: ("search", advisor_ids[i % len(advisor_ids)]),
             count,
             caseload_size,
             cpu,

@@ -382,6 +382,19 @@ def test_other_participant_forms_never_fail(
         query_string=_form({"q": q, "status": status, "advisor": advisor, "page": page}),
     )
     assert listing.status_code in (200, 400)
+    search = client.post(
+        "/participants/",
+        data=_form(
+            {
+                "q": q,
+                "status": status,
+                "advisor": advisor,
+                "page": page,
+                "csrf_token": csrf_token(client, "/participants/"),
+            }
+        ),
+    )
+    assert search.status_code in (200, 400)
     url = f"/participants/{participant.ref}"
     token = csrf_token(client, f"{url}/consents")
     consent = client.post(

@@ -547,7 +547,7 @@ def test_search_by_name_stays_in_scope(
         unit=unit, advisor=make_user("advisor", unit), given_name="Ødegård", family_name="Omar"
     )
     log_in(client, advisor, db_session)
-    page = client.get("/participants/?q=odegard").get_data(as_text=True)
+    page = post_form(client, "/participants/", {"q": "odegard"}).get_data(as_text=True)
     assert mine.ref in page and theirs.ref not in page
     event = db_session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert event.action == "participant.search"
@@ -560,7 +560,8 @@ def test_search_by_national_id(client: Any, db_session: Any, make_user: Any) -> 
     unit = advisor.memberships[0].unit
     post_form(client, "/participants/new", registration(unit))
     number = norwegian_id(BIRTH)
-    page = client.get(f"/participants/?q={number[:6]} {number[6:]}").get_data(as_text=True)
+    page = post_form(client, "/participants/", {"q": f"{number[:6]} {number[6:]}"})
+    page = page.get_data(as_text=True)
     participant = db_session.scalar(select(Participant))
     assert participant.ref in page
 
@@ -664,19 +665,20 @@ def test_canary_name_and_id_appear_nowhere(instance_dir: Path, tmp_path: Path, c
             )
             assert response.status_code == 302
             urls.append(response.headers["Location"])
-            for path in (
-                "/participants/",
-                response.headers["Location"],
-                f"/participants/?q={canary_name}",
-                f"/participants/?q={canary_id}",
-            ):
-                page = client.get(path)
+            pages = [client.get("/participants/"), client.get(response.headers["Location"])]
+            for query in (canary_name, canary_id):
+                # Searches are POSTed, so neither the page's URL nor its links carry them.
+                found = post_form(client, "/participants/", {"q": query})
+                assert response.headers["Location"] in found.get_data(as_text=True)
+                pages.append(found)
+            for page in pages:
                 assert page.status_code == 200
-                urls.extend(re.findall(r'href="([^"]+)"', page.get_data(as_text=True)))
+                text_ = page.get_data(as_text=True)
+                urls.extend(re.findall(r'(?:href|action)="([^"]+)"', text_))
             assert canary_name in client.get(response.headers["Location"]).get_data(as_text=True)
         for needle in (canary_name, canary_id):
             assert needle not in caplog.text
-            assert not [u for u in urls if needle in u and "q=" not in u]
+            assert not [u for u in urls if needle in u]
         if is_postgres():
             from sqlalchemy import inspect, text
 
@@ -778,3 +780,17 @@ def test_override_accepts_the_users_words_for_yes_and_no(
             today=date(2026, 11, 23),
         )
         assert override.value == stored
+
+
+def test_search_terms_never_travel_in_the_url(
+    client: Any, db_session: Any, make_user: Any, make_participant: Any
+) -> None:
+    """Is a name in ?q= ignored (no search), and does the search form POST? Yes."""
+    advisor = make_user("advisor")
+    unit = advisor.memberships[0].unit
+    mine = make_participant(unit=unit, advisor=advisor, given_name="Zainab")
+    other = make_participant(unit=unit, advisor=advisor, given_name="Yusuf")
+    log_in(client, advisor, db_session)
+    page = client.get("/participants/?q=zainab").get_data(as_text=True)
+    assert mine.ref in page and other.ref in page  # unfiltered: the q= was not used
+    assert '<form method="post" class="card form-row form-row--search"' in page

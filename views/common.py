@@ -51,7 +51,7 @@ class Page(Generic[T]):
 
 def requested_page() -> int:
     try:
-        number = int(request.args.get("page", "1"))
+        number = int(request.values.get("page", "1"))
     except ValueError:
         return 1
     return max(1, min(number, 1_000_000))

@@ -125,17 +125,24 @@ DEADLINE_LABELS = {kind.value: label for kind, label in DEADLINE_KIND_LABELS.ite
 # -- caseload -------------------------------------------------------------------
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @requires(Action.PARTICIPANT_LIST)
 def caseload() -> str:
+    """The caseload. A search is POSTed: a name or an identity number must never stand in a
+    URL, where browser history, proxies and access logs would keep it. Filters that hold no
+    personal data (status, advisor, page) may travel in the query string."""
     user = acting_user()
     database = db()
     leader_units = user.unit_ids(Role.LEADER)
     advisors = _advisors_of(leader_units)
+    searching = request.method == "POST"
     form = CaseloadFilterForm(
-        request.args, advisor_choices=[(a.id, a.display_name) for a in advisors]
+        request.form if searching else request.args,
+        advisor_choices=[(a.id, a.display_name) for a in advisors],
     )
     form.validate()
+    if not searching:
+        form.q.data = ""  # a q= left in an old link is ignored, never searched
     status = (
         ParticipantStatus(form.status.data)
         if form.status.data in PARTICIPANT_STATUS_LABELS
@@ -200,7 +207,11 @@ def caseload() -> str:
         mine_only=mine_only,
         can_register=bool(user.unit_ids(Role.ADVISOR) | leader_units),
         today=_today(),
-        filters={k: v for k, v in request.args.items() if k != "page"},
+        filters={
+            name: value
+            for name, value in (("status", form.status.data), ("advisor", form.advisor.data))
+            if value
+        },
         **_labels(),
     )
 
