@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
+from app.i18n import translate_error
 from app.security import acting_user, record_event, requires
 from models import access
 from models import participants as ops
@@ -379,7 +380,7 @@ def reassign(ref: str) -> BaseResponse:
             ops.reassign(database, _actor(), participant, primary, secondary)
         except DomainError as exc:
             database.rollback()
-            flash(str(gettext(exc.message, **exc.params)), "error")
+            flash(translate_error(exc), "error")
         else:
             database.commit()
             flash(gettext("The advisors are changed."), "success")
