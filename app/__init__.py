@@ -62,9 +62,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from app import cli
-    from views import admin, auth, main, participants, unit
+    from views import admin, auth, decisions, followups, main, participants, plans, tasks, unit
 
     cli.register(app)
-    for blueprint in (main.bp, auth.bp, admin.bp, participants.bp, unit.bp):
+    for blueprint in (
+        main.bp,
+        auth.bp,
+        admin.bp,
+        participants.bp,
+        plans.bp,
+        followups.bp,
+        decisions.bp,
+        tasks.bp,
+        unit.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

@@ -42,6 +42,10 @@ LEADER_SECTIONS = ALL_SECTIONS - {Section.HEALTH}
 # A partner sees the name (to know whom it is about) and only the consented sections.
 PARTNER_BASE_SECTIONS: frozenset[Section] = frozenset()
 
+# The advisor's writes on the plan, follow-ups, decisions and the programme's end.
+WORK_ACTIONS = frozenset(
+    {Action.PLAN_EDIT, Action.FOLLOW_UP_WRITE, Action.DECISION_WRITE, Action.PROGRAMME_END}
+)
 ADVISOR_ACTIONS = frozenset(
     {
         Action.PARTICIPANT_LIST,
@@ -51,6 +55,8 @@ ADVISOR_ACTIONS = frozenset(
         Action.PARTICIPANT_RESTRICT,
         Action.ACCESS_LOG_READ,
         Action.CONSENT_MANAGE,
+        *WORK_ACTIONS,
+        Action.TASK_WORK,
     }
 )
 LEADER_ACTIONS = frozenset(
@@ -62,10 +68,17 @@ LEADER_ACTIONS = frozenset(
         Action.PARTICIPANT_RESTRICT,
         Action.ACCESS_LOG_READ,
         Action.BREAK_GLASS_REVIEW,
+        Action.TASK_WORK,
     }
 )
 BREAK_GLASS_ACTIONS = frozenset(
-    {Action.PARTICIPANT_READ, Action.PARTICIPANT_EDIT, Action.PARTICIPANT_LIST}
+    {
+        Action.PARTICIPANT_READ,
+        Action.PARTICIPANT_EDIT,
+        Action.PARTICIPANT_LIST,
+        *WORK_ACTIONS,
+        Action.TASK_WORK,
+    }
 )
 # Under restriction, only the primary advisor reads; lifting it stays possible.
 RESTRICTED_ACTIONS = frozenset(

@@ -129,3 +129,247 @@ CONSENTABLE_SECTIONS = (
     Section.DECISIONS,
     Section.HEALTH,
 )
+
+
+# -- the individual plan ---------------------------------------------------------
+
+
+class EndGoal(enum.StrEnum):
+    """What the programme is to end in (NO sluttmål; SE mål)."""
+
+    WORK = "work"
+    UPPER_SECONDARY_COMPLETED = "upper_secondary_completed"
+    HIGHER_EDUCATION_QUALIFICATION = "higher_education_qualification"
+    PRIMARY_SCHOOL = "primary_school"
+    PART_OF_UPPER_SECONDARY = "part_of_upper_secondary"
+    OTHER = "other"
+
+
+END_GOAL_LABELS = {
+    EndGoal.WORK: N_("Work"),
+    EndGoal.UPPER_SECONDARY_COMPLETED: N_("Completed upper-secondary education"),
+    EndGoal.HIGHER_EDUCATION_QUALIFICATION: N_("Qualification for higher education"),
+    EndGoal.PRIMARY_SCHOOL: N_("Primary and lower-secondary school"),
+    EndGoal.PART_OF_UPPER_SECONDARY: N_("Part of upper-secondary education"),
+    EndGoal.OTHER: N_("Other end goal"),
+}
+
+
+class Skill(enum.StrEnum):
+    LISTENING = "listening"
+    READING = "reading"
+    WRITING = "writing"
+    ORAL = "oral"
+
+
+SKILL_LABELS = {
+    Skill.LISTENING: N_("Listening"),
+    Skill.READING: N_("Reading"),
+    Skill.WRITING: N_("Writing"),
+    Skill.ORAL: N_("Oral"),
+}
+
+
+class CefrLevel(enum.StrEnum):
+    """Common European Framework levels used for goals, estimates and test results."""
+
+    BELOW_A1 = "below_a1"
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    C1 = "C1"
+
+
+CEFR_LABELS = {
+    CefrLevel.BELOW_A1: N_("Below A1"),
+    CefrLevel.A1: "A1",
+    CefrLevel.A2: "A2",
+    CefrLevel.B1: "B1",
+    CefrLevel.B2: "B2",
+    CefrLevel.C1: "C1",
+}
+
+
+class PlanElementType(enum.StrEnum):
+    LANGUAGE = "language"  # NO opplæring i norsk; SE sfi
+    SOCIAL_STUDIES = "social_studies"
+    LIFE_SKILLS = "life_skills"
+    PARENTING = "parenting"
+    LANGUAGE_PRACTICE = "language_practice"
+    WORK_PRACTICE = "work_practice"
+    WAGE_SUBSIDY = "wage_subsidy"
+    UPPER_SECONDARY = "upper_secondary"
+    PRIMARY_SCHOOL = "primary_school"
+    HIGHER_EDUCATION_BRIDGE = "higher_education_bridge"
+    JOB_SEEKING = "job_seeking"
+    HEALTH = "health"
+    OTHER = "other"
+
+
+PLAN_ELEMENT_TYPE_LABELS = {
+    PlanElementType.LANGUAGE: N_("Norwegian / Swedish language training"),
+    PlanElementType.SOCIAL_STUDIES: N_("Social studies"),
+    PlanElementType.LIFE_SKILLS: N_("Life-skills course"),
+    PlanElementType.PARENTING: N_("Parenting course"),
+    PlanElementType.LANGUAGE_PRACTICE: N_("Language practice"),
+    PlanElementType.WORK_PRACTICE: N_("Work practice"),
+    PlanElementType.WAGE_SUBSIDY: N_("Wage subsidy"),
+    PlanElementType.UPPER_SECONDARY: N_("Upper-secondary education"),
+    PlanElementType.PRIMARY_SCHOOL: N_("Primary and lower-secondary school"),
+    PlanElementType.HIGHER_EDUCATION_BRIDGE: N_("Bridge to higher education"),
+    PlanElementType.JOB_SEEKING: N_("Job seeking"),
+    PlanElementType.HEALTH: N_("Health-related measure"),
+    PlanElementType.OTHER: N_("Other element"),
+}
+
+# Elements that point the programme towards work or education (integreringsloven § 13).
+WORK_OR_EDUCATION_ELEMENTS = frozenset(
+    {
+        PlanElementType.LANGUAGE_PRACTICE,
+        PlanElementType.WORK_PRACTICE,
+        PlanElementType.WAGE_SUBSIDY,
+        PlanElementType.UPPER_SECONDARY,
+        PlanElementType.PRIMARY_SCHOOL,
+        PlanElementType.HIGHER_EDUCATION_BRIDGE,
+        PlanElementType.JOB_SEEKING,
+    }
+)
+
+
+class ElementStatus(enum.StrEnum):
+    PLANNED = "planned"
+    ONGOING = "ongoing"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+ELEMENT_STATUS_LABELS = {
+    ElementStatus.PLANNED: N_("Planned"),
+    ElementStatus.ONGOING: N_("Ongoing"),
+    ElementStatus.DONE: N_("Done"),
+    ElementStatus.CANCELLED: N_("Cancelled"),
+}
+
+
+# -- decisions, follow-ups and the end of the programme ---------------------------
+
+
+class DecisionType(enum.StrEnum):
+    PROGRAMME = "programme"
+    PLAN = "plan"
+    MATERIAL_PLAN_CHANGE = "material_plan_change"
+    EXTENSION = "extension"
+    LEAVE = "leave"
+    BENEFIT_DEDUCTION = "benefit_deduction"
+    TEMPORARY_STOP = "temporary_stop"
+    PERMANENT_STOP = "permanent_stop"
+    EXEMPTION = "exemption"
+
+
+DECISION_TYPE_LABELS = {
+    DecisionType.PROGRAMME: N_("Participation in the programme"),
+    DecisionType.PLAN: N_("Individual plan"),
+    DecisionType.MATERIAL_PLAN_CHANGE: N_("Material change of the plan"),
+    DecisionType.EXTENSION: N_("Extension of the programme"),
+    DecisionType.LEAVE: N_("Leave"),
+    DecisionType.BENEFIT_DEDUCTION: N_("Deduction in the benefit"),
+    DecisionType.TEMPORARY_STOP: N_("Temporary stop"),
+    DecisionType.PERMANENT_STOP: N_("Permanent stop"),
+    DecisionType.EXEMPTION: N_("Exemption"),
+}
+
+
+class AppealOutcome(enum.StrEnum):
+    UPHELD = "upheld"  # the decision stands
+    CHANGED = "changed"  # changed by the municipality itself
+    REVERSED = "reversed"  # reversed by the appeal body
+    WITHDRAWN = "withdrawn"
+
+
+APPEAL_OUTCOME_LABELS = {
+    AppealOutcome.UPHELD: N_("Decision upheld"),
+    AppealOutcome.CHANGED: N_("Decision changed by the municipality"),
+    AppealOutcome.REVERSED: N_("Decision reversed on appeal"),
+    AppealOutcome.WITHDRAWN: N_("Appeal withdrawn"),
+}
+
+
+class FollowUpKind(enum.StrEnum):
+    MEETING = "meeting"
+    PHONE = "phone"
+    VIDEO = "video"
+    HOME_VISIT = "home_visit"
+    WITH_EMPLOYER = "with_employer"
+    WITH_SCHOOL = "with_school"
+
+
+FOLLOW_UP_KIND_LABELS = {
+    FollowUpKind.MEETING: N_("Meeting"),
+    FollowUpKind.PHONE: N_("Phone call"),
+    FollowUpKind.VIDEO: N_("Video call"),
+    FollowUpKind.HOME_VISIT: N_("Home visit"),
+    FollowUpKind.WITH_EMPLOYER: N_("Meeting with employer"),
+    FollowUpKind.WITH_SCHOOL: N_("Meeting with school"),
+}
+
+
+class ProgrammeEndKind(enum.StrEnum):
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"  # by the participant
+    STOPPED = "stopped"  # by the municipality
+
+
+PROGRAMME_END_KIND_LABELS = {
+    ProgrammeEndKind.COMPLETED: N_("Completed"),
+    ProgrammeEndKind.INTERRUPTED: N_("Interrupted by the participant"),
+    ProgrammeEndKind.STOPPED: N_("Stopped by the municipality"),
+}
+
+
+class ProgrammeEndReason(enum.StrEnum):
+    GOAL_REACHED = "goal_reached"
+    WORK = "work"
+    EDUCATION = "education"
+    MOVED = "moved"
+    HEALTH = "health"
+    PARENTAL_LEAVE = "parental_leave"
+    ABSENCE = "absence"  # repeated unexcused absence
+    MAX_LENGTH = "max_length"
+    OWN_WISH = "own_wish"
+    OTHER = "other"
+
+
+PROGRAMME_END_REASON_LABELS = {
+    ProgrammeEndReason.GOAL_REACHED: N_("End goal reached"),
+    ProgrammeEndReason.WORK: N_("Started working"),
+    ProgrammeEndReason.EDUCATION: N_("Started education"),
+    ProgrammeEndReason.MOVED: N_("Moved to another municipality"),
+    ProgrammeEndReason.HEALTH: N_("Health reasons"),
+    ProgrammeEndReason.PARENTAL_LEAVE: N_("Parental leave"),
+    ProgrammeEndReason.ABSENCE: N_("Repeated unexcused absence"),
+    ProgrammeEndReason.MAX_LENGTH: N_("Maximum length reached"),
+    ProgrammeEndReason.OWN_WISH: N_("The participant's own wish"),
+    ProgrammeEndReason.OTHER: N_("Other reason"),
+}
+
+
+class MainActivity(enum.StrEnum):
+    """Main activity right after the programme, and again 12 months later (NIR)."""
+
+    WORK = "work"
+    EDUCATION = "education"
+    WORK_AND_EDUCATION = "work_and_education"
+    JOB_SEEKING = "job_seeking"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+MAIN_ACTIVITY_LABELS = {
+    MainActivity.WORK: N_("Work"),
+    MainActivity.EDUCATION: N_("Education"),
+    MainActivity.WORK_AND_EDUCATION: N_("Work and education"),
+    MainActivity.JOB_SEEKING: N_("Job seeking"),
+    MainActivity.OTHER: N_("Other activity"),
+    MainActivity.UNKNOWN: N_("Not known"),
+}

@@ -634,26 +634,17 @@ def facts_of(participant: Participant) -> Facts:
 
 
 def refresh_deadlines(participant: Participant, today: date) -> None:
-    """Store the next unmet legal deadline, so the caseload can sort by it in SQL.
+    """Store the next unmet deadline, so the caseload can sort by it in SQL.
 
-    An advisor's override of a deadline's date takes the computed date's place.
+    Call after any change that moves a deadline (the record, the plan, a decision).
     """
     from sqlalchemy.orm import object_session
 
-    from models.rules import deadlines
+    from models.deadlines import deadlines_for, next_unmet
 
-    session = object_session(participant)
-    overrides = active_overrides(session, participant) if session and participant.id else {}
-    pending = []
-    for deadline in deadlines(facts_of(participant), today):
-        if deadline.met_on is not None:
-            continue
-        override = overrides.get(f"deadline:{deadline.kind}")
-        due = date.fromisoformat(override.value) if override else deadline.due_on
-        pending.append((due, str(deadline.kind)))
-    upcoming = min(pending, default=None)
-    participant.next_deadline_on = upcoming[0] if upcoming else None
-    participant.next_deadline_kind = upcoming[1] if upcoming else None
+    upcoming = next_unmet(deadlines_for(object_session(participant), participant, today))
+    participant.next_deadline_on = upcoming.due_on if upcoming else None
+    participant.next_deadline_kind = str(upcoming.kind) if upcoming else None
 
 
 def get_by_ref(session: Session, ref: str) -> Participant:

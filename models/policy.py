@@ -44,6 +44,13 @@ class Action(enum.StrEnum):
     CONSENT_MANAGE = "consent_manage"
     BREAK_GLASS = "break_glass"
     BREAK_GLASS_REVIEW = "break_glass_review"
+    # The advisor's daily work; reading it is PARTICIPANT_READ plus the record's section.
+    PLAN_EDIT = "plan_edit"
+    FOLLOW_UP_WRITE = "follow_up_write"
+    DECISION_WRITE = "decision_write"
+    PROGRAMME_END = "programme_end"
+    # Holding, creating and completing tasks about a participant.
+    TASK_WORK = "task_work"
 
 
 # Which roles may perform an action at all (before any object scope applies).
@@ -66,6 +73,11 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.CONSENT_MANAGE: frozenset({Role.ADVISOR}),
     Action.BREAK_GLASS: frozenset({Role.ADVISOR, Role.LEADER}),
     Action.BREAK_GLASS_REVIEW: frozenset({Role.LEADER}),
+    Action.PLAN_EDIT: frozenset({Role.ADVISOR}),
+    Action.FOLLOW_UP_WRITE: frozenset({Role.ADVISOR}),
+    Action.DECISION_WRITE: frozenset({Role.ADVISOR}),
+    Action.PROGRAMME_END: frozenset({Role.ADVISOR}),
+    Action.TASK_WORK: frozenset({Role.ADVISOR, Role.LEADER}),
 }
 
 

@@ -30,7 +30,13 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from models.codes import Country, PermitCategory, permit_country
+from models.codes import (
+    Country,
+    EndGoal,
+    PermitCategory,
+    PlanElementType,
+    permit_country,
+)
 from models.errors import N_, DomainError
 
 # ---------------------------------------------------------------------------
@@ -131,6 +137,39 @@ class RuleSet:
     # set from the municipality's archive plan (bevaringsplan / gallringsbeslut) before use.
     retention_years_after_end: int = 10
 
+    # The individual plan. Programme length in months, the longer maximum for end goals
+    # that need it, and how much an extension may add.
+    programme_min_months: int | None = None
+    programme_max_months: int | None = None
+    programme_max_months_by_goal: tuple[tuple[EndGoal, int], ...] = ()
+    programme_extension_months: int | None = None
+    # Participants under this age without upper-secondary education should have one of
+    # these end goals.
+    young_without_upper_secondary_age: int | None = None
+    young_end_goals: frozenset[EndGoal] = frozenset()
+    # Accepted full-time norms (hours per week; the plan names the one it uses) and the
+    # holiday weeks of a programme year.
+    hours_per_week_norms: tuple[float, ...] = ()
+    holiday_weeks: int = 5
+    # Elements every plan must hold; parenting when the participant has children under 18;
+    # at least one element pointing towards work or education.
+    mandatory_elements: tuple[PlanElementType, ...] = ()
+    parenting_when_children_under: int | None = None
+    work_or_education_element_required: bool = False
+    # Product default, not law: how often a plan is reviewed (months); the deployment may
+    # override it (VEIVISER_PLAN_REVIEW_MONTHS).
+    plan_review_months: int = 6
+    # Appeal deadline, counted from the decision date (NO forvaltningsloven § 29,
+    # SE förvaltningslagen 44 §: three weeks, strictly from the notice).
+    appeal_weeks: int = 3
+
+    def max_programme_months(self, end_goal: EndGoal | None) -> int | None:
+        """The longest programme (without extension) for a plan with `end_goal`."""
+        for goal, months in self.programme_max_months_by_goal:
+            if goal is end_goal:
+                return months
+        return self.programme_max_months
+
 
 _NO_TARGET_GROUP = frozenset(
     {
@@ -189,6 +228,30 @@ NO_2021 = RuleSet(
     # duty; with a labour migrant: duty only), so it is left to the advisor.
     language_permits=_NO_TARGET_GROUP,
     language_review_permits=frozenset({PermitCategory.NO_FAMILY_OTHER}),
+    # § 13: "fra tre måneder og inntil to år"; up to four years for participants whose end
+    # goal is completed upper-secondary education. Needs confirmation: the extension
+    # (§ 13 fifth paragraph, "inntil ett år" when there are strong reasons).
+    programme_min_months=3,
+    programme_max_months=24,
+    programme_max_months_by_goal=((EndGoal.UPPER_SECONDARY_COMPLETED, 48),),
+    programme_extension_months=12,
+    # § 13: participants aged 18–25 without upper-secondary education shall as a rule have
+    # completed upper-secondary education as their end goal.
+    young_without_upper_secondary_age=25,
+    young_end_goals=frozenset({EndGoal.UPPER_SECONDARY_COMPLETED}),
+    # § 13: "helårig og på full tid" — 37.5 hours a week; some municipalities count a
+    # 30-hour week of organised activity (IMDi). Five weeks' holiday a year.
+    hours_per_week_norms=(37.5, 30.0),
+    holiday_weeks=5,
+    # § 13 second paragraph: Norwegian, social studies, a life-skills course, a parenting
+    # course for participants with children under 18, and work- or education-oriented elements.
+    mandatory_elements=(
+        PlanElementType.LANGUAGE,
+        PlanElementType.SOCIAL_STUDIES,
+        PlanElementType.LIFE_SKILLS,
+    ),
+    parenting_when_children_under=18,
+    work_or_education_element_required=True,
 )
 
 # Amendment: temporary chapter 6A for temporary collective protection (fordrevne fra Ukraina).
@@ -243,6 +306,15 @@ SE_2018 = RuleSet(
     # Skollagen 20 kap.: "Om det inte finns särskilda skäl ska utbildningen kunna påbörjas
     # inom tre månader" from the day the right arose.
     sfi_start_months=3,
+    # Förordning 2017:820: the programme lasts at most 24 months. Needs confirmation:
+    # the shortest period and the extension for parental leave or sickness.
+    programme_max_months=24,
+    # Full time is 40 hours a week (Arbetsförmedlingen); needs confirmation.
+    hours_per_week_norms=(40.0,),
+    holiday_weeks=5,
+    # Förordning 2017:820 § 8: sfi, samhällsorientering and work-preparing activities.
+    mandatory_elements=(PlanElementType.LANGUAGE, PlanElementType.SOCIAL_STUDIES),
+    work_or_education_element_required=True,
 )
 
 # Amendment: upper age 65 inclusive ("fyllt 20 men inte 66 år", Arbetsförmedlingen).
@@ -343,6 +415,11 @@ class DeadlineKind(enum.StrEnum):
     PROGRAMME_DECISION = "programme_decision"
     PROGRAMME_START = "programme_start"
     SFI_START = "sfi_start"
+    # Computed from the record by models.deadlines, not by the legal rules below.
+    PLAN_REVIEW = "plan_review"
+    APPEAL = "appeal"
+    PLANNED_END = "planned_end"
+    LANGUAGE_TRAINING = "language_training"
 
 
 DEADLINE_KIND_LABELS = {
@@ -350,6 +427,10 @@ DEADLINE_KIND_LABELS = {
     DeadlineKind.PROGRAMME_DECISION: N_("Programme decision"),
     DeadlineKind.PROGRAMME_START: N_("Programme start"),
     DeadlineKind.SFI_START: N_("Start of SFI"),
+    DeadlineKind.PLAN_REVIEW: N_("Plan review"),
+    DeadlineKind.APPEAL: N_("Appeal deadline"),
+    DeadlineKind.PLANNED_END: N_("Planned end of the programme"),
+    DeadlineKind.LANGUAGE_TRAINING: N_("Norwegian training completed"),
 }
 
 

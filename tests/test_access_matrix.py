@@ -12,19 +12,12 @@ import pytest
 from flask import Flask
 
 from models.accounts import Role
+from tests.access_rules import DECISION_RULES, FOLLOW_UP_RULES, PLAN_RULES
+from tests.access_rules.common import everyone, record
 from tests.conftest import csrf_token, log_in
 
 ROLES = ("anonymous", *(role.value for role in Role))
 NOT_ADMIN = {r.value: 403 for r in Role if r is not Role.ADMIN}
-
-
-def everyone(status: int, anonymous: int = 302) -> dict[str, int]:
-    return {"anonymous": anonymous, **{r.value: status for r in Role}}
-
-
-def record(allowed: dict[str, int]) -> dict[str, int]:
-    """Anonymous is sent to log in; a role not named is refused outright (403)."""
-    return {"anonymous": 302, **{r.value: 403 for r in Role}, **allowed}
 
 
 def admin_only(admin_status: int) -> dict[str, int]:
@@ -78,6 +71,9 @@ RULES: dict[str, tuple[str, dict[str, int]]] = {
     "participants.override_revoke": ("POST", record({"advisor": 404})),
     "unit.break_glass_review": ("GET", record({"leader": 200})),
     "unit.break_glass_reviewed": ("POST", record({"leader": 302})),
+    **PLAN_RULES,
+    **FOLLOW_UP_RULES,
+    **DECISION_RULES,
 }
 
 

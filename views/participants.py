@@ -44,10 +44,14 @@ from models.codes import (
     ParticipantStatus,
     Section,
 )
+from models.deadlines import DUE_STATUS_LABELS, DueStatus, deadlines_for
 from models.errors import DomainError, StaleEdit
 from models.participants import DuplicateParticipant, Participant
 from models.policy import Action, Actor, Grant, require
 from models.rules import DEADLINE_KIND_LABELS
+from views import decisions as decision_views
+from views import followups as followup_views
+from views import plans as plan_views
 from views.common import Page, attach_error, paginate, requested_page
 from views.forms import EmptyForm, parse_version
 from views.participant_forms import (
@@ -317,10 +321,21 @@ def overview(ref: str) -> str:
     grant_record = (
         access.active_grant(database, user, participant) if grant.via == "break_glass" else None
     )
+    panels = {
+        name: module.overview_panel(participant, view, today) if view.shows(section) else {}
+        for name, module, section in (
+            ("plan", plan_views, Section.PLAN),
+            ("followups", followup_views, Section.FOLLOW_UPS),
+            ("decisions", decision_views, Section.DECISIONS),
+        )
+    }
     return render_template(
         "participants/overview.html",
         participant=participant,
         view=view,
+        panels=panels,
+        DueStatus=DueStatus,
+        due_status_labels=DUE_STATUS_LABELS,
         Section=Section,
         rules=rules,
         consents=consents,
@@ -345,7 +360,7 @@ def _rule_results(participant: Participant, today: date) -> dict[str, Any]:
         "programme": rules.programme_entitlement(facts, today),
         "language": rules.language_training_entitlement(facts, today),
         "municipality": rules.within_municipality_limit(facts, today),
-        "deadlines": rules.deadlines(facts, today),
+        "deadlines": deadlines_for(db(), participant, today),
         "overrides": ops.active_overrides(db(), participant),
     }
 
