@@ -1,0 +1,3 @@
+"""Tasks: something someone must do by a date, about one participant."""
+
+from __future__ import annotations
