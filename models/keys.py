@@ -14,11 +14,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.crypto import DataKey, Encrypted, KeyPurpose, KeyRing, KeyStatus, envelope_header
+from models.crypto import (
+    DataKey,
+    Encrypted,
+    KeyPurpose,
+    KeyRing,
+    KeyStatus,
+    envelope_header,
+    keyring_of,
+)
 
 DEFAULT_BATCH = 500
 
@@ -109,16 +117,53 @@ def reencrypt(
     batch_size: int = DEFAULT_BATCH,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Re-seal every value under `key_ids` with the active key, committing per batch."""
+    """Re-seal every value under `key_ids` with the active key, committing per batch.
+
+    Reads only (id, ref, sealed value) and writes with one executemany per batch, so
+    the rows' optimistic-locking versions stay as they are (an open form is not made
+    stale by a rotation). Each UPDATE also matches the value it read: a value a user
+    changed meanwhile is left alone, never overwritten with the old plaintext; if it
+    still uses a retiring key, the next run picks it up.
+    """
+    keyring = keyring_of(session)
     done = 0
     for model, field in Encrypted.registry:
-        column = getattr(model, field.sealed_attr)
-        for rows in _batches(session, model, _uses_keys(column, key_ids), batch_size):
-            for row in rows:
-                field.__set__(row, field.__get__(row))
+        attribute = getattr(model, field.sealed_attr)
+        column = attribute.property.columns[0]
+        table = model.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), column == bindparam("b_old", type_=column.type))
+            .values({column.name: bindparam("b_new", type_=column.type)})
+        )
+        last_id = 0
+        while True:
+            rows = session.execute(
+                select(model.id, model.ref, attribute)
+                .where(model.id > last_id, _uses_keys(attribute, key_ids))
+                .order_by(model.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            params = [
+                {
+                    "b_id": row_id,
+                    "b_old": sealed,
+                    "b_new": keyring.seal(
+                        session,
+                        keyring.open(session, sealed, field.table, field.name, ref),
+                        field.table,
+                        field.name,
+                        ref,
+                    ),
+                }
+                for row_id, ref, sealed in rows
+            ]
+            session.connection().execute(stmt, params)
             session.commit()
-            session.expunge_all()
             done += len(rows)
+            last_id = rows[-1][0]
             if on_progress:
                 on_progress(len(rows))
     return done
