@@ -272,6 +272,50 @@ def test_rotation_reencrypts_everything_and_retires_the_old_key(
     assert keys.verify_all(db_session).failed == 0
 
 
+def test_rotation_leaves_record_versions_and_newer_values_alone(
+    app: Flask,
+    db_session: Any,
+    make_user: Any,
+    make_participant: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Does a rotation make open forms stale, or overwrite a value changed meanwhile? No."""
+    participant = make_participant(advisor=make_user("advisor"), given_name="Before")
+    version = participant.version
+    plan = keys.start_or_resume(db_session, services(app).keyring)
+    db_session.commit()
+    original = keys.keyring_of
+
+    class ChangingKeyRing:
+        """Opens the old value, then lets a 'user' write a new one before the update."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def open(self, session: Any, sealed: bytes, table: str, field: str, ref: str) -> str:
+            plain = self.inner.open(session, sealed, table, field, ref)
+            if (table, field, ref) == ("participants", "given_name", participant.ref):
+                session.connection().execute(
+                    text("UPDATE participants SET given_name = :v WHERE id = :id"),
+                    {
+                        "v": self.inner.seal(session, "Changed", table, field, ref),
+                        "id": participant.id,
+                    },
+                )
+            return plain
+
+        def seal(self, *args: Any) -> bytes:
+            return bytes(self.inner.seal(*args))
+
+    monkeypatch.setattr(keys, "keyring_of", lambda session: ChangingKeyRing(original(session)))
+    keys.reencrypt(db_session, plan.retiring_key_ids)
+    db_session.commit()
+    db_session.expire_all()
+    reloaded = db_session.get(type(participant), participant.id)
+    assert reloaded.version == version
+    assert reloaded.given_name == "Changed"
+
+
 def test_interrupted_rotation_resumes(app: Flask, db_session: Any, make_user: Any) -> None:
     """If a rotation stops half-way, does the next run finish it without a third key? Yes."""
     users = [make_user("advisor", mfa=True) for _ in range(6)]
