@@ -51,6 +51,7 @@ from models.crypto import Encrypted, KeyRing, keyring_of
 from models.participants import (
     DUF_DOMAIN,
     NATIONAL_ID_DOMAIN,
+    NO_DEADLINE,
     Participant,
     facts_of,
     fold_name,
@@ -636,6 +637,7 @@ class ParticipantWriter:
                 "programme_end_on": person.programme_end_on,
                 "next_deadline_on": next_deadline[0] if next_deadline else None,
                 "next_deadline_kind": next_deadline[1] if next_deadline else None,
+                "deadline_sort_on": next_deadline[0] if next_deadline else NO_DEADLINE,
                 "created_at": self.now,
                 "updated_at": self.now,
             }

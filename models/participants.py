@@ -45,6 +45,8 @@ MAX_MUNICIPALITY = 80
 MAX_LANGUAGES = 8
 LANGUAGE_CODE_LENGTH = 3
 
+NO_DEADLINE = date(9999, 12, 31)  # the sort key of a participant with no deadline
+
 NATIONAL_ID_DOMAIN = "participants.national_id"
 DUF_DOMAIN = "participants.duf_number"
 
@@ -65,8 +67,10 @@ def fold_name(text: str) -> str:
 class Participant(Referenced, Versioned, Base):
     __tablename__ = "participants"
     __table_args__ = (
-        Index("ix_participants_unit_deadline", "unit_id", "next_deadline_on", "id"),
-        Index("ix_participants_primary_deadline", "primary_advisor_id", "next_deadline_on", "id"),
+        Index("ix_participants_unit_deadline_sort", "unit_id", "deadline_sort_on", "id"),
+        Index(
+            "ix_participants_primary_deadline_sort", "primary_advisor_id", "deadline_sort_on", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +128,9 @@ class Participant(Referenced, Versioned, Base):
     # Derived from the rules and (later) tasks; stored so the caseload sorts in SQL.
     next_deadline_on: Mapped[date | None] = mapped_column(Date)
     next_deadline_kind: Mapped[str | None] = mapped_column(String(40))
+    # next_deadline_on with "none" as a far-future date: a sort key that is never NULL,
+    # so the (unit, key, id) index hands the caseload its order without sorting.
+    deadline_sort_on: Mapped[date] = mapped_column(Date, default=NO_DEADLINE)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -645,6 +652,7 @@ def refresh_deadlines(participant: Participant, today: date) -> None:
     upcoming = next_unmet(deadlines_for(object_session(participant), participant, today))
     participant.next_deadline_on = upcoming.due_on if upcoming else None
     participant.next_deadline_kind = str(upcoming.kind) if upcoming else None
+    participant.deadline_sort_on = upcoming.due_on if upcoming else NO_DEADLINE
 
 
 def get_by_ref(session: Session, ref: str) -> Participant:
@@ -676,9 +684,7 @@ def caseload_query(
         )
     if status is not None:
         stmt = stmt.where(Participant.status == status)
-    return stmt.order_by(
-        Participant.next_deadline_on.is_(None), Participant.next_deadline_on, Participant.id
-    )
+    return stmt.order_by(Participant.deadline_sort_on, Participant.id)
 
 
 def search_by_name(
