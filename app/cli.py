@@ -357,11 +357,33 @@ def sessions_purge() -> None:
     click.echo(f"Purged {count} expired sessions.")
 
 
+@click.group("deadlines", help="Deadlines of the participants.")
+def deadlines_group() -> None:
+    pass
+
+
+@deadlines_group.command(
+    "refresh",
+    help=(
+        "Recompute the stored next deadline where it has passed (an appeal period that ran "
+        "out, say), so the caseload sorts right. Run daily from cron."
+    ),
+)
+@with_appcontext
+def deadlines_refresh() -> None:
+    from models import deadlines
+    from models.base import utcnow
+
+    seen = deadlines.refresh_passed(db(), utcnow().date())
+    click.echo(f"Looked at {seen} participant(s) with a passed deadline.")
+
+
 COMMANDS: list[click.Command] = [
     db_group,
     unit_group,
     user_group,
     retention_group,
+    deadlines_group,
     keys_group,
     audit_group,
     sessions_group,

@@ -143,3 +143,39 @@ def next_unmet(items: Iterable[Due]) -> Due | None:
 
 def frozen_params(**params: Any) -> Mapping[str, Any]:
     return MappingProxyType(params)
+
+
+def refresh_passed(session: Session, today: date, batch_size: int = 500) -> int:
+    """Recompute the stored next deadline of every participant whose stored one has passed.
+
+    Time alone changes some deadlines (an appeal period that ran out is no longer
+    pending), and the stored value is refreshed only on writes; this catches up.
+    Run daily by the operator (`veiviser deadlines refresh`); commits per batch and
+    returns how many participants were looked at.
+    """
+    from sqlalchemy import select
+
+    from models.participants import Participant, refresh_deadlines
+
+    seen = 0
+    last_id = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(Participant)
+                .where(
+                    Participant.id > last_id,
+                    Participant.next_deadline_on < today,
+                    Participant.anonymised_at.is_(None),
+                )
+                .order_by(Participant.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return seen
+        for participant in batch:
+            refresh_deadlines(participant, today)
+        session.commit()
+        seen += len(batch)
+        last_id = batch[-1].id

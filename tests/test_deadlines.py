@@ -118,3 +118,45 @@ def test_providers_feed_the_list_and_the_caseload_sort(
     refresh_deadlines(participant, TODAY)
     assert participant.next_deadline_on == TODAY + timedelta(days=2)
     assert participant.next_deadline_kind == "plan_review"
+
+
+def test_daily_refresh_drops_an_appeal_period_that_ran_out(
+    db_session: Any, make_user: Any, make_participant: Any
+) -> None:
+    """Once an appeal period has run out, does the daily refresh move the caseload sort on?"""
+    from models.codes import DecisionType
+    from models.decisions import DecisionInput, record_decision
+
+    advisor = make_user("advisor")
+    participant = make_participant(
+        unit=advisor.memberships[0].unit, advisor=advisor, settlement_on=None
+    )
+    decided = date(2026, 11, 2)
+    record_decision(
+        db_session,
+        Actor(advisor),
+        participant,
+        DecisionInput(decision_type=DecisionType.LEAVE, decided_on=decided, notified_on=decided),
+        today=decided,
+    )
+    db_session.commit()
+    assert participant.next_deadline_on == decided + timedelta(weeks=3)
+    assert deadlines.refresh_passed(db_session, decided + timedelta(weeks=3)) == 0  # still open
+    assert deadlines.refresh_passed(db_session, decided + timedelta(weeks=3, days=1)) == 1
+    db_session.refresh(participant)
+    assert participant.next_deadline_on is None
+
+
+def test_deadlines_refresh_command(app: Any, db_session: Any, make_participant: Any) -> None:
+    """Does `veiviser deadlines refresh` run and say how many it looked at? Yes."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from app.cli import cli
+
+    make_participant(settlement_on=date(2020, 1, 1))  # long-passed legal deadlines
+    result = CliRunner().invoke(
+        cli, ["deadlines", "refresh"], obj=ScriptInfo(create_app=lambda: app)
+    )
+    assert result.exit_code == 0, result.output
+    assert "Looked at" in result.output
