@@ -62,7 +62,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from app import cli
-    from views import admin, auth, decisions, followups, main, participants, plans, tasks, unit
+    from views import (
+        admin,
+        auth,
+        decisions,
+        employers,
+        followups,
+        housing,
+        language,
+        main,
+        participants,
+        placements,
+        plans,
+        tasks,
+        unit,
+    )
 
     cli.register(app)
     for blueprint in (
@@ -74,6 +88,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         followups.bp,
         decisions.bp,
         tasks.bp,
+        language.bp,
+        housing.bp,
+        placements.bp,
+        employers.bp,
         unit.bp,
     ):
         app.register_blueprint(blueprint)

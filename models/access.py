@@ -44,7 +44,14 @@ PARTNER_BASE_SECTIONS: frozenset[Section] = frozenset()
 
 # The advisor's writes on the plan, follow-ups, decisions and the programme's end.
 WORK_ACTIONS = frozenset(
-    {Action.PLAN_EDIT, Action.FOLLOW_UP_WRITE, Action.DECISION_WRITE, Action.PROGRAMME_END}
+    {
+        Action.PLAN_EDIT,
+        Action.FOLLOW_UP_WRITE,
+        Action.DECISION_WRITE,
+        Action.PROGRAMME_END,
+        Action.HOUSING_WRITE,
+        Action.PLACEMENT_WRITE,
+    }
 )
 ADVISOR_ACTIONS = frozenset(
     {

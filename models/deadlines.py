@@ -34,7 +34,12 @@ DUE_SOON_DAYS = 14
 
 # Modules that register a provider when imported. Listed here, not discovered, so that
 # every caller (web, CLI, tests) computes the same deadlines.
-PROVIDER_MODULES = ("models.plans", "models.decisions")
+PROVIDER_MODULES = (
+    "models.plans",
+    "models.decisions",
+    "models.language",
+    "models.housing",
+)
 
 
 class DueStatus(enum.StrEnum):

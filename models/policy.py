@@ -51,6 +51,16 @@ class Action(enum.StrEnum):
     PROGRAMME_END = "programme_end"
     # Holding, creating and completing tasks about a participant.
     TASK_WORK = "task_work"
+    # Language training: classes and enrolment (the centre's leader and its teachers);
+    # attendance, progress and test results (the class's teachers).
+    CLASS_MANAGE = "class_manage"
+    LANGUAGE_RECORD = "language_record"
+    # Housing and work placements of a participant (the assigned advisor).
+    HOUSING_WRITE = "housing_write"
+    PLACEMENT_WRITE = "placement_write"
+    # The employer register shared by a unit.
+    EMPLOYER_READ = "employer_read"
+    EMPLOYER_MANAGE = "employer_manage"
 
 
 # Which roles may perform an action at all (before any object scope applies).
@@ -78,6 +88,12 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.DECISION_WRITE: frozenset({Role.ADVISOR}),
     Action.PROGRAMME_END: frozenset({Role.ADVISOR}),
     Action.TASK_WORK: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.CLASS_MANAGE: frozenset({Role.LEADER, Role.TEACHER}),
+    Action.LANGUAGE_RECORD: frozenset({Role.TEACHER}),
+    Action.HOUSING_WRITE: frozenset({Role.ADVISOR}),
+    Action.PLACEMENT_WRITE: frozenset({Role.ADVISOR}),
+    Action.EMPLOYER_READ: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.EMPLOYER_MANAGE: frozenset({Role.ADVISOR, Role.LEADER}),
 }
 
 

@@ -163,6 +163,26 @@ class RuleSet:
     # SE förvaltningslagen 44 §: three weeks, strictly from the notice).
     appeal_weeks: int = 3
 
+    # Language training. A lesson of `lesson_minutes` counts as `lesson_programme_minutes`
+    # of programme time (NO: 45 → 75, the IMDi practice; the deployment may override it).
+    lesson_minutes: int | None = None
+    lesson_programme_minutes: int | None = None
+    # An advisor task when unexcused absence passes this share of the planned hours over
+    # the last weeks (product default; municipalities set their own in local rules).
+    absence_threshold_percent: float = 10.0
+    absence_window_weeks: int = 4
+    social_studies_pass_score: int | None = None
+    social_studies_max_score: int | None = None
+    # Norwegian training must be completed within these months of the start (shorter with
+    # upper-secondary education); approved leave extends the deadline by its length.
+    language_training_months: int | None = None
+    language_training_months_upper_secondary: int | None = None
+    social_orientation_hours: int | None = None  # SE: samhällsorientering, at least
+
+    # Housing: a contract ending within this many days shows among the deadlines
+    # (product default).
+    housing_contract_warning_days: int = 60
+
     def max_programme_months(self, end_goal: EndGoal | None) -> int | None:
         """The longest programme (without extension) for a plan with `end_goal`."""
         for goal, months in self.programme_max_months_by_goal:
@@ -252,6 +272,15 @@ NO_2021 = RuleSet(
     ),
     parenting_when_children_under=18,
     work_or_education_element_required=True,
+    lesson_minutes=45,
+    lesson_programme_minutes=75,
+    # § 37 / forskrift: the social-studies test is passed at 26 of 34 points (IMDi, HK-dir).
+    social_studies_pass_score=26,
+    social_studies_max_score=34,
+    # § 29: Norwegian within three years; 18 months for participants with upper-secondary
+    # education (needs confirmation: the exact wording on who has the shorter deadline).
+    language_training_months=36,
+    language_training_months_upper_secondary=18,
 )
 
 # Amendment: temporary chapter 6A for temporary collective protection (fordrevne fra Ukraina).
@@ -315,6 +344,8 @@ SE_2018 = RuleSet(
     # Förordning 2017:820 § 8: sfi, samhällsorientering and work-preparing activities.
     mandatory_elements=(PlanElementType.LANGUAGE, PlanElementType.SOCIAL_STUDIES),
     work_or_education_element_required=True,
+    # Förordning (2010:1138) om samhällsorientering: at least 100 hours since 2020.
+    social_orientation_hours=100,
 )
 
 # Amendment: upper age 65 inclusive ("fyllt 20 men inte 66 år", Arbetsförmedlingen).

@@ -12,7 +12,14 @@ import pytest
 from flask import Flask
 
 from models.accounts import Role
-from tests.access_rules import DECISION_RULES, FOLLOW_UP_RULES, PLAN_RULES
+from tests.access_rules import (
+    DECISION_RULES,
+    FOLLOW_UP_RULES,
+    HOUSING_RULES,
+    LANGUAGE_RULES,
+    PLACEMENT_RULES,
+    PLAN_RULES,
+)
 from tests.access_rules.common import everyone, record
 from tests.conftest import csrf_token, log_in
 
@@ -74,6 +81,9 @@ RULES: dict[str, tuple[str, dict[str, int]]] = {
     **PLAN_RULES,
     **FOLLOW_UP_RULES,
     **DECISION_RULES,
+    **LANGUAGE_RULES,
+    **HOUSING_RULES,
+    **PLACEMENT_RULES,
 }
 
 

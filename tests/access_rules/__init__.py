@@ -8,6 +8,16 @@ point at nothing (answer 404 where the participant check passes).
 
 from tests.access_rules.decisions import DECISION_RULES
 from tests.access_rules.followups import FOLLOW_UP_RULES
+from tests.access_rules.housing import HOUSING_RULES
+from tests.access_rules.language import LANGUAGE_RULES
+from tests.access_rules.placements import PLACEMENT_RULES
 from tests.access_rules.plans import PLAN_RULES
 
-__all__ = ["DECISION_RULES", "FOLLOW_UP_RULES", "PLAN_RULES"]
+__all__ = [
+    "DECISION_RULES",
+    "FOLLOW_UP_RULES",
+    "HOUSING_RULES",
+    "LANGUAGE_RULES",
+    "PLACEMENT_RULES",
+    "PLAN_RULES",
+]

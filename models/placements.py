@@ -1,0 +1,3 @@
+"""Employers and work placements with evaluations."""
+
+from __future__ import annotations

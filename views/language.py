@@ -1,0 +1,18 @@
+"""Language training: classes, attendance, absence, progress and test results."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint
+
+from models.access import View
+from models.participants import Participant
+
+bp = Blueprint("language", __name__, url_prefix=None)
+
+
+def overview_panel(participant: Participant, view: View, today: date) -> dict[str, Any]:
+    """What the participant overview shows of this module (the caller checked the section)."""
+    return {}
