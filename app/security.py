@@ -286,12 +286,20 @@ def _navigation() -> dict[str, Any]:
     from models.policy import can
 
     if not current_user.is_authenticated:
-        return {"nav_admin": False, "nav_participants": False, "nav_review": False}
+        return {
+            "nav_admin": False,
+            "nav_participants": False,
+            "nav_review": False,
+            "nav_tasks": False,
+            "nav_employers": False,
+        }
     user = acting_user()
     return {
         "nav_admin": can(user, Action.ADMINISTER_USERS),
         "nav_participants": can(user, Action.PARTICIPANT_LIST),
         "nav_review": can(user, Action.BREAK_GLASS_REVIEW),
+        "nav_tasks": can(user, Action.TASK_WORK),
+        "nav_employers": can(user, Action.EMPLOYER_READ),
     }
 
 

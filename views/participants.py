@@ -47,10 +47,14 @@ from models.codes import (
 from models.deadlines import DUE_STATUS_LABELS, DueStatus, deadlines_for
 from models.errors import DomainError, StaleEdit
 from models.participants import DuplicateParticipant, Participant
-from models.policy import Action, Actor, Grant, require
+from models.policy import Action, Actor, Grant, can, require
 from models.rules import DEADLINE_KIND_LABELS
+from models.tasks import next_open_tasks
 from views import decisions as decision_views
 from views import followups as followup_views
+from views import housing as housing_views
+from views import language as language_views
+from views import placements as placement_views
 from views import plans as plan_views
 from views.common import Page, attach_error, paginate, requested_page
 from views.forms import EmptyForm, parse_version
@@ -209,6 +213,10 @@ def caseload() -> str:
         search_kind=search_kind,
         elsewhere=elsewhere,
         is_leader=bool(leader_units),
+        # Each listed participant's next open task, in one query for the page.
+        next_tasks=next_open_tasks(database, [p.id for p in page.items])
+        if can(user, Action.TASK_WORK)
+        else None,
         mine_only=mine_only,
         can_register=bool(user.unit_ids(Role.ADVISOR) | leader_units),
         today=_today(),
@@ -325,6 +333,9 @@ def overview(ref: str) -> str:
         name: module.overview_panel(participant, view, today) if view.shows(section) else {}
         for name, module, section in (
             ("plan", plan_views, Section.PLAN),
+            ("language", language_views, Section.LANGUAGE),
+            ("housing", housing_views, Section.HOUSING),
+            ("placements", placement_views, Section.PLACEMENTS),
             ("followups", followup_views, Section.FOLLOW_UPS),
             ("decisions", decision_views, Section.DECISIONS),
         )
