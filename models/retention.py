@@ -1,8 +1,9 @@
 """Retention: anonymise participants a set number of years after their programme ended.
 
 What goes: every sealed value (names, identifiers, birth date, contact details,
-notes), the blind indexes, the free text of consents, corrections and
-break-the-glass reasons. What stays, for statistics: unit, status, country,
+notes), the blind indexes, and every sealed value of the records that belong to
+the participant (consents, corrections, break-the-glass reasons, plans, follow-ups,
+tasks, decisions and the later modules' records). What stays, for statistics: unit, status, country,
 sex, permit category, language codes, settlement municipality, the dates of
 programme events and the birth year. Each anonymised record leaves a line in
 the deletion log; the audit log holds no personal data and stays whole.
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.access import BreakGlassGrant, Consent
 from models.base import Base, UTCDateTime, utcnow
 from models.codes import Country, ParticipantStatus
 from models.crypto import Encrypted
-from models.participants import Participant, ParticipantChange
+from models.participants import Participant
 from models.policy import Actor
 from models.rules import add_months, rule_set_for
 
@@ -88,14 +89,27 @@ def anonymise(session: Session, participant: Participant) -> None:
     participant.national_id_index = None
     participant.duf_index = None
     participant.anonymised_at = utcnow()
-    for model in (Consent, ParticipantChange, BreakGlassGrant):
-        sealed = [f.sealed_attr for owner, f in Encrypted.registry if owner is model]
+    for model, sealed in participant_sealed_columns().items():
         session.execute(
             update(model)
             .where(model.participant_id == participant.id)
-            .values({name: None for name in sealed})
+            .values(dict.fromkeys(sealed))
             .execution_options(synchronize_session=False)
         )
+
+
+def participant_sealed_columns() -> dict[type[Any], list[str]]:
+    """Every model that holds sealed values about one participant, with those columns.
+
+    Found through the encryption registry: a model with a `participant_id` column and
+    sealed values (follow-up summaries, task titles, plan versions, notes of any later
+    module) is blanked with the participant, so no module has to remember to join in.
+    """
+    found: dict[type[Any], list[str]] = {}
+    for owner, field in Encrypted.registry:
+        if owner is not Participant and hasattr(owner, "participant_id"):
+            found.setdefault(owner, []).append(field.sealed_attr)
+    return found
 
 
 def run(session: Session, actor: Actor, today: date, years: int | None = None) -> int:
