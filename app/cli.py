@@ -372,9 +372,9 @@ def deadlines_group() -> None:
 @with_appcontext
 def deadlines_refresh() -> None:
     from models import deadlines
-    from models.base import utcnow
+    from models.base import local_today
 
-    seen = deadlines.refresh_passed(db(), utcnow().date())
+    seen = deadlines.refresh_passed(db(), local_today())
     click.echo(f"Looked at {seen} participant(s) with a passed deadline.")
 
 

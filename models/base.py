@@ -7,8 +7,9 @@ tests and batch jobs alike.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Integer, MetaData
 from sqlalchemy.engine import Dialect
@@ -36,6 +37,15 @@ def new_ref() -> str:
 def utcnow() -> datetime:
     """The one clock of the domain, timezone-aware UTC (tests freeze it with time-machine)."""
     return datetime.now(UTC)
+
+
+# Both programme countries keep the same civil time; "today" and times shown are in it.
+LOCAL_ZONE = ZoneInfo("Europe/Oslo")
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today where the users work: a deadline due today is not overdue at 00:30 local time."""
+    return (now or utcnow()).astimezone(LOCAL_ZONE).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -28,13 +28,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from models.accounts import Role, User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import LOCAL_ZONE, Base, UTCDateTime, Versioned, utcnow
 from models.codes import FollowUpKind
 from models.crypto import Encrypted, Referenced, Sealed
 from models.errors import N_, NotFound, StaleEdit, ValidationFailed
 from models.participants import LANGUAGE_CODE_LENGTH, LANGUAGE_PATTERN, Participant
 from models.policy import Action, Actor, can
-from models.tasks import LOCAL_ZONE, Task, check_assignee, check_due, check_title, new_task
+from models.tasks import Task, check_assignee, check_due, check_title, new_task
 
 MAX_SUMMARY = 8000
 MAX_EXTERNALS = 500

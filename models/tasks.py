@@ -18,7 +18,6 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
@@ -50,15 +49,6 @@ RECENTLY_DONE_LIMIT = 10
 RECENTLY_DONE_DAYS = 14
 # The overview lists a participant's open tasks up to this many.
 OVERVIEW_TASKS = 10
-
-
-# Both programme countries keep the same civil time; "today" and times are in it.
-LOCAL_ZONE = ZoneInfo("Europe/Oslo")
-
-
-def local_today(now: datetime | None = None) -> date:
-    """Today where the users work (a task due today is not overdue at 00:30 local time)."""
-    return (now or utcnow()).astimezone(LOCAL_ZONE).date()
 
 
 class TaskDue(enum.StrEnum):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from models.access import Consent
 from models.audit import AuditEvent
+from models.base import local_today
 from models.codes import FollowUpKind
 from models.errors import Forbidden, NotFound, StaleEdit, ValidationFailed
 from models.followups import (
@@ -23,7 +24,7 @@ from models.followups import (
     log_follow_up,
 )
 from models.policy import Actor
-from models.tasks import Task, local_today
+from models.tasks import Task
 from tests.conftest import csrf_token, log_in
 
 SUMMARY = "Snakket om norskkurs på kveldstid.\nHar fått barnehageplass."

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models.audit import AuditEvent
+from models.base import local_today
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.policy import Actor
 from models.tasks import (
@@ -22,7 +23,6 @@ from models.tasks import (
     add_task,
     due_status,
     group,
-    local_today,
     my_open_tasks,
     next_open_tasks,
     set_done,

@@ -23,7 +23,7 @@ from app.security import acting_user, record_event, requires
 from models import decisions as ops
 from models.access import View, view_of
 from models.accounts import User
-from models.base import utcnow
+from models.base import local_today
 from models.codes import (
     APPEAL_OUTCOME_LABELS,
     DECISION_TYPE_LABELS,
@@ -58,7 +58,7 @@ def _actor() -> Actor:
 
 
 def _today() -> date:
-    return utcnow().date()
+    return local_today()
 
 
 def _load(ref: str, action: Action) -> tuple[Participant, Grant]:

@@ -23,7 +23,7 @@ from models import followups as ops
 from models import participants as records
 from models import tasks as task_ops
 from models.access import View
-from models.base import utcnow
+from models.base import LOCAL_ZONE, local_today, utcnow
 from models.codes import FOLLOW_UP_KIND_LABELS, Section
 from models.errors import DomainError, StaleEdit
 from models.participants import Participant
@@ -115,7 +115,7 @@ def _render_list(
         user_id=user.id,
         can_complete_any=grant.role.value == "advisor"
         and can(user, Action.FOLLOW_UP_WRITE, participant),
-        today=task_ops.local_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -137,7 +137,7 @@ def followups(ref: str) -> FormResult:
             database = db()
             try:
                 follow_up = ops.log_follow_up(
-                    database, _actor(), participant, form.to_input(), today=task_ops.local_today()
+                    database, _actor(), participant, form.to_input(), today=local_today()
                 )
             except DomainError as exc:
                 database.rollback()
@@ -158,7 +158,7 @@ def followups(ref: str) -> FormResult:
         else:
             status = 400
     elif form is not None:
-        now = utcnow().astimezone(task_ops.LOCAL_ZONE)
+        now = utcnow().astimezone(LOCAL_ZONE)
         form.occurred_on.data = now.date()
         form.occurred_time.data = now.time().replace(second=0, microsecond=0)
         form.attendees.data = (
@@ -190,7 +190,7 @@ def add_task(ref: str) -> FormResult:
                 title=task_form.title.data or "",
                 assignee=task_form.chosen_assignee(),
                 due_on=task_form.due_on.data,
-                today=task_ops.local_today(),
+                today=local_today(),
             )
         except DomainError as exc:
             database.rollback()
@@ -280,7 +280,7 @@ def follow_up(ref: str, item_ref: str) -> FormResult:
         form=form,
         user_id=user.id,
         can_complete_any=grant.role.value == "advisor" and may_write,
-        today=task_ops.local_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -291,7 +291,7 @@ def overview_panel(participant: Participant, view: View, today: date) -> dict[st
     return {
         "follow_ups": ops.latest(database, participant),
         "tasks": task_ops.open_tasks_of(database, participant),
-        "today": task_ops.local_today(),
+        "today": local_today(),
         "kind_labels": FOLLOW_UP_KIND_LABELS,
         "due_labels": task_ops.TASK_DUE_LABELS,
         "TaskDue": task_ops.TaskDue,

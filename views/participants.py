@@ -34,7 +34,7 @@ from models import access
 from models import participants as ops
 from models.accounts import Role, Unit, User
 from models.audit import OUTCOME_LABELS, AuditEvent
-from models.base import utcnow
+from models.base import local_today, utcnow
 from models.codes import (
     PARTICIPANT_STATUS_LABELS,
     PERMIT_CATEGORY_LABELS,
@@ -81,7 +81,7 @@ def _actor() -> Actor:
 
 
 def _today() -> date:
-    return utcnow().date()
+    return local_today()
 
 
 def _allow_synthetic() -> bool:

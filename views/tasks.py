@@ -18,7 +18,7 @@ from app.database import db
 from app.i18n import translate_error
 from app.security import acting_user, record_event, requires
 from models import tasks as ops
-from models.base import utcnow
+from models.base import local_today, utcnow
 from models.codes import Section
 from models.errors import DomainError
 from models.policy import Action, Actor
@@ -37,7 +37,7 @@ def my_tasks() -> str:
     """The user's open tasks, grouped by due status; decrypts only the rows shown."""
     user = acting_user()
     database = db()
-    today = ops.local_today()
+    today = local_today()
     page = paginate(database, ops.my_open_tasks(user))
     groups = ops.group(page.items, today)
     done = ops.my_recently_done(database, user, utcnow())

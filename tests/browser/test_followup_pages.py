@@ -18,8 +18,7 @@ import pyotp
 import pytest
 
 from app.database import services
-from models.base import utcnow
-from models.tasks import local_today
+from models.base import local_today, utcnow
 from tests.browser.conftest import (
     PHONE,
     REFUGEE_SERVICE,
