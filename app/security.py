@@ -292,6 +292,7 @@ def _navigation() -> dict[str, Any]:
             "nav_review": False,
             "nav_tasks": False,
             "nav_employers": False,
+            "nav_classes": False,
         }
     user = acting_user()
     return {
@@ -300,7 +301,22 @@ def _navigation() -> dict[str, Any]:
         "nav_review": can(user, Action.BREAK_GLASS_REVIEW),
         "nav_tasks": can(user, Action.TASK_WORK),
         "nav_employers": can(user, Action.EMPLOYER_READ),
+        # Language training: teachers, and the leaders of adult learning centres.
+        "nav_classes": can(user, Action.CLASS_MANAGE) and _teaches_or_leads_a_centre(user),
     }
+
+
+def _teaches_or_leads_a_centre(user: User) -> bool:
+    from models.accounts import Role, UnitKind
+
+    return any(
+        m.unit.is_active
+        and (
+            m.role is Role.TEACHER
+            or (m.role is Role.LEADER and m.unit.kind is UnitKind.ADULT_LEARNING)
+        )
+        for m in user.memberships
+    )
 
 
 def init_app(app: Flask) -> None:
