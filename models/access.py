@@ -41,6 +41,8 @@ ALL_SECTIONS = frozenset(Section)
 LEADER_SECTIONS = ALL_SECTIONS - {Section.HEALTH}
 # A partner sees the name (to know whom it is about) and only the consented sections.
 PARTNER_BASE_SECTIONS: frozenset[Section] = frozenset()
+# A teacher of a class the participant is enrolled in sees the name and the language section.
+TEACHER_SECTIONS = frozenset({Section.LANGUAGE})
 
 # The advisor's writes on the plan, follow-ups, decisions and the programme's end.
 WORK_ACTIONS = frozenset(
@@ -231,6 +233,14 @@ def _participant_rule(user: User, action: Action, participant: Any) -> Grant | N
         grant = active_grant(session, user, participant)
         if grant is not None and user.has_role(Role(grant.role), unit_id):
             return Grant(Role(grant.role), unit_id, via="break_glass")
+    # Language training (issue 5): a teacher reads the language section of, and records
+    # for, a participant actively enrolled in one of their classes; nothing else.
+    if action in (Action.PARTICIPANT_READ, Action.LANGUAGE_RECORD) and user.has_role(Role.TEACHER):
+        from models.language import teacher_class_unit
+
+        class_unit = teacher_class_unit(session, user, participant)
+        if class_unit is not None:
+            return Grant(Role.TEACHER, class_unit, via="class")
     if action in (Action.PARTICIPANT_READ, Action.PARTICIPANT_LIST):
         today = utcnow().date()
         for partner_unit in sorted(user.unit_ids(Role.PARTNER)):
@@ -310,6 +320,8 @@ def view_of(session: Session, user: User, participant: Participant, grant: Grant
             if consent.partner_unit_id == grant.unit_id:
                 shared |= consent.section_set
         sections = PARTNER_BASE_SECTIONS | shared
+    elif grant.via == "class":
+        sections = TEACHER_SECTIONS  # language training: the teacher of a class
     elif grant.role is Role.LEADER and grant.via != "break_glass":
         sections = LEADER_SECTIONS
     else:

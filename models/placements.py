@@ -299,6 +299,10 @@ class PlacementEvaluation(Referenced, Versioned, Base):
     placement_id: Mapped[int] = mapped_column(
         ForeignKey("placements.id", ondelete="CASCADE"), index=True
     )
+    # Repeated from the placement so retention finds the evaluation's free text.
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
     evaluated_on: Mapped[date] = mapped_column(Date)
     evaluated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Codes only, one per goal in the goals' order: "3,4,2"; 0 = not rated.
@@ -985,6 +989,7 @@ def add_evaluation(
     next_steps = _text(data.next_steps, MAX_NEXT_STEPS, "next_steps", lines=True)
     evaluation = PlacementEvaluation(
         placement_id=placement.id,
+        participant_id=placement.participant_id,
         evaluated_on=data.evaluated_on,
         evaluated_by_id=actor.user.id if actor.user else None,
         ratings=",".join(str(r) for r in ratings) or None,

@@ -193,6 +193,7 @@ def upgrade() -> None:
         "placement_evaluations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("placement_id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
         sa.Column("evaluated_on", sa.Date(), nullable=False),
         sa.Column("evaluated_by_id", sa.Integer(), nullable=True),
         sa.Column("ratings", sa.String(length=40), nullable=True),
@@ -212,8 +213,20 @@ def upgrade() -> None:
             name=op.f("fk_placement_evaluations_placement_id_placements"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_placement_evaluations_participant_id_participants"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_placement_evaluations")),
         sa.UniqueConstraint("ref", name=op.f("uq_placement_evaluations_ref")),
+    )
+    op.create_index(
+        op.f("ix_placement_evaluations_participant_id"),
+        "placement_evaluations",
+        ["participant_id"],
+        unique=False,
     )
     op.create_index(
         op.f("ix_placement_evaluations_placement_id"),
@@ -225,6 +238,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_placement_evaluations_placement_id"), table_name="placement_evaluations")
+    op.drop_index(
+        op.f("ix_placement_evaluations_participant_id"), table_name="placement_evaluations"
+    )
     op.drop_table("placement_evaluations")
     op.drop_index(op.f("ix_placements_employer_id"), table_name="placements")
     op.drop_index("ix_placements_participant_start", table_name="placements")
