@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         tasks.bp,
         language.bp,
         housing.bp,
+        housing.overview_bp,
         placements.bp,
         employers.bp,
         unit.bp,

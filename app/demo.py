@@ -129,7 +129,7 @@ def load_participants() -> int:
     from app.seed import Assignment, ParticipantWriter, PersonFactory
     from app.seed import load_participants as load
     from models.accounts import Unit, User
-    from models.base import utcnow
+    from models.base import local_today
     from models.participants import Participant
     from models.policy import Actor
 
@@ -148,7 +148,7 @@ def load_participants() -> int:
         for i in range(count):
             secondary = others[0] if others and i % 6 == 5 else None
             plan.append((Assignment(units[unit], primary, secondary), DEMO_MUNICIPALITY))
-    today = utcnow().date()
+    today = local_today()
     rng = random.Random(DEMO_RANDOM_SEED)  # noqa: S311 - made-up data, not secrets
     written = load(ParticipantWriter(session, today), PersonFactory(rng, today), plan)
     Actor.system().record(
@@ -178,7 +178,10 @@ def load_participants() -> int:
 def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool) -> None:
     from app import create_app
     from app.database import db, services
+    from app.demo_casework import load_casework
+    from app.demo_language import load_language
     from app.migrate import bootstrap, upgrade
+    from models.base import local_today
 
     folder = Path(instance_path())
     made = ensure_instance(folder)
@@ -208,6 +211,10 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
         db().commit()
         logins = seed(app, password)
         loaded = load_participants()
+        today = local_today()
+        stories = load_casework(db(), today) if loaded else 0
+        enrolled = load_language(db(), today) if loaded else 0
+        db().commit()
 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only compared
     url = f"http://{shown_host}:{port}/login"
@@ -221,6 +228,10 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
     click.echo("Never put real personal data into a demo installation.")
     if loaded:
         click.echo(f"Loaded {loaded} made-up participants with synthetic ID numbers.")
+    if stories:
+        click.echo(f"Wrote plans, follow-ups, tasks and decisions for {stories} of them.")
+    if enrolled:
+        click.echo(f"Enrolled {enrolled} of them in a language class with attendance.")
     click.echo("")
     click.secho(f"Veiviser demo: open {url}", bold=True)
     click.echo("Demo logins (e-mail / password):")

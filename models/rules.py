@@ -451,6 +451,7 @@ class DeadlineKind(enum.StrEnum):
     APPEAL = "appeal"
     PLANNED_END = "planned_end"
     LANGUAGE_TRAINING = "language_training"
+    HOUSING_CONTRACT_END = "housing_contract_end"
 
 
 DEADLINE_KIND_LABELS = {
@@ -462,6 +463,7 @@ DEADLINE_KIND_LABELS = {
     DeadlineKind.APPEAL: N_("Appeal deadline"),
     DeadlineKind.PLANNED_END: N_("Planned end of the programme"),
     DeadlineKind.LANGUAGE_TRAINING: N_("Norwegian training completed"),
+    DeadlineKind.HOUSING_CONTRACT_END: N_("Housing contract ends"),
 }
 
 

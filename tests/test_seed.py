@@ -244,8 +244,11 @@ def test_demo_loads_participants_once(tmp_path: Path, monkeypatch: pytest.Monkey
     runner = CliRunner()
     first = runner.invoke(cli, ["demo", "--no-serve", "--password", PASSWORD])
     assert first.exit_code == 0, first.output
+    # Every made-up story passes the rules it is written through.
+    assert "Wrote plans, follow-ups, tasks and decisions for 10 of them." in first.output
     again = runner.invoke(cli, ["demo", "--no-serve", "--password", PASSWORD])
     assert again.exit_code == 0, again.output
+    assert "Wrote plans" not in again.output
 
     app = create_app({"DEMO": True, "REQUIRE_MFA": False, "SESSION_COOKIE_SECURE": False})
     try:
