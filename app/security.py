@@ -25,8 +25,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.database import db
 from models import audit
 from models import sessions as server_sessions
-from models.accounts import User
+from models.accounts import Role, User
 from models.base import utcnow
+from models.errors import Forbidden, NotFound
 from models.policy import Action, Grant, require
 
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.healthz"})
@@ -202,7 +203,19 @@ def requires(action: Action) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            g.grant = require(acting_user(), action)
+            user = acting_user()
+            try:
+                g.grant = require(user, action)
+            except Forbidden:
+                # A teacher reaches a participant only through a class, and only the
+                # language section: any other page of a participant is "not there".
+                if (
+                    "ref" in kwargs
+                    and request.path.startswith("/participants/")
+                    and user.has_role(Role.TEACHER)
+                ):
+                    raise NotFound() from None
+                raise
             return view(*args, **kwargs)
 
         wrapped.required_action = action  # type: ignore[attr-defined]
@@ -293,6 +306,7 @@ def _navigation() -> dict[str, Any]:
             "nav_tasks": False,
             "nav_employers": False,
             "nav_classes": False,
+            "nav_housing": False,
         }
     user = acting_user()
     return {
@@ -303,6 +317,8 @@ def _navigation() -> dict[str, Any]:
         "nav_employers": can(user, Action.EMPLOYER_READ),
         # Language training: teachers, and the leaders of adult learning centres.
         "nav_classes": can(user, Action.CLASS_MANAGE) and _teaches_or_leads_a_centre(user),
+        # The housing overview is the leaders' (counts of their units).
+        "nav_housing": can(user, Action.BREAK_GLASS_REVIEW),
     }
 
 

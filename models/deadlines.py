@@ -88,11 +88,20 @@ class Due:
 
 Provider = Callable[["Session", "Participant", date], Iterable[Due]]
 _providers: dict[str, Provider] = {}
+# A condition on Participant naming those whose next deadline time alone may have moved
+# (a contract entering its warning window), for the daily refresh.
+TimeTrigger = Callable[[date], Any]
+_time_triggers: dict[str, TimeTrigger] = {}
 
 
-def register_provider(name: str, provider: Provider) -> None:
-    """Called once by the module that owns a kind of deadline."""
+def register_provider(
+    name: str, provider: Provider, time_trigger: TimeTrigger | None = None
+) -> None:
+    """Called once by the module that owns a kind of deadline. A provider whose deadlines
+    appear as time passes (not only on writes) also gives `time_trigger`."""
     _providers[name] = provider
+    if time_trigger is not None:
+        _time_triggers[name] = time_trigger
 
 
 def _load_providers() -> dict[str, Provider]:
@@ -151,16 +160,23 @@ def frozen_params(**params: Any) -> Mapping[str, Any]:
 
 
 def refresh_passed(session: Session, today: date, batch_size: int = 500) -> int:
-    """Recompute the stored next deadline of every participant whose stored one has passed.
+    """Recompute the stored next deadline where time alone may have moved it.
 
-    Time alone changes some deadlines (an appeal period that ran out is no longer
-    pending), and the stored value is refreshed only on writes; this catches up.
-    Run daily by the operator (`veiviser deadlines refresh`); commits per batch and
-    returns how many participants were looked at.
+    The stored value is refreshed on writes; time changes some deadlines too (an appeal
+    period that ran out is no longer pending, a housing contract enters its warning
+    window). This looks at participants whose stored deadline has passed and those a
+    provider's time trigger names. Run daily by the operator (`veiviser deadlines
+    refresh`); commits per batch and returns how many participants were looked at.
     """
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     from models.participants import Participant, refresh_deadlines
+
+    _load_providers()
+    stale = or_(
+        Participant.next_deadline_on < today,
+        *(trigger(today) for trigger in _time_triggers.values()),
+    )
 
     seen = 0
     last_id = 0
@@ -170,7 +186,7 @@ def refresh_passed(session: Session, today: date, batch_size: int = 500) -> int:
                 select(Participant)
                 .where(
                     Participant.id > last_id,
-                    Participant.next_deadline_on < today,
+                    stale,
                     Participant.anonymised_at.is_(None),
                 )
                 .order_by(Participant.id)

@@ -40,6 +40,7 @@ from sqlalchemy import (
     Table,
     case,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -625,7 +626,28 @@ def contract_deadlines(session: Session, participant: Participant, today: date) 
     ]
 
 
-register_provider("housing", contract_deadlines)
+def contracts_entering_window(today: date) -> Any:
+    """Participants whose current contract ends within the warning window but whose stored
+    next deadline is later (or none): the daily refresh brings the contract in."""
+    from models.rules import RULE_SETS
+
+    days = max(rs.housing_contract_warning_days for rs in RULE_SETS)
+    return (
+        select(Housing.id)
+        .where(
+            Housing.participant_id == Participant.id,
+            Housing.moved_out_on.is_(None),
+            Housing.contract_end_on.between(today, today + timedelta(days=days)),
+            or_(
+                Participant.next_deadline_on.is_(None),
+                Participant.next_deadline_on > Housing.contract_end_on,
+            ),
+        )
+        .exists()
+    )
+
+
+register_provider("housing", contract_deadlines, contracts_entering_window)
 
 
 # -- the leader's overview: counts only ---------------------------------------------

@@ -160,3 +160,38 @@ def test_deadlines_refresh_command(app: Any, db_session: Any, make_participant: 
     )
     assert result.exit_code == 0, result.output
     assert "Looked at" in result.output
+
+
+def test_daily_refresh_brings_in_a_contract_entering_its_window(
+    db_session: Any, make_user: Any, make_participant: Any
+) -> None:
+    """Does a housing contract that enters its 60-day window with no write reach the caseload
+    sort through the daily refresh? Yes, on the day it enters, and only then."""
+    from models.housing import HousingInput, HousingType, record_housing
+
+    advisor = make_user("advisor")
+    participant = make_participant(
+        unit=advisor.memberships[0].unit, advisor=advisor, settlement_on=None
+    )
+    ends = TODAY + timedelta(days=70)
+    record_housing(
+        db_session,
+        Actor(advisor),
+        participant,
+        HousingInput(
+            housing_type=HousingType.MUNICIPAL,
+            municipality="Nordby",
+            address="Storgata 1",
+            household_size=2,
+            contract_start_on=TODAY - timedelta(days=300),
+            contract_end_on=ends,
+        ),
+        today=TODAY,
+    )
+    db_session.commit()
+    assert participant.next_deadline_on is None  # outside the window today
+    assert deadlines.refresh_passed(db_session, ends - timedelta(days=61)) == 0
+    assert deadlines.refresh_passed(db_session, ends - timedelta(days=60)) == 1
+    db_session.refresh(participant)
+    assert participant.next_deadline_on == ends
+    assert deadlines.refresh_passed(db_session, ends - timedelta(days=59)) == 0

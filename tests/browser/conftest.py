@@ -529,8 +529,21 @@ def pytest_deselected(items: list[Any]) -> None:
     DESELECTED.extend(items)
 
 
+# Modules that assert the seeded caseload exactly run before the modules that seed
+# participants of their own into the same advisor's caseload.
+FIRST_MODULES = ("test_accessibility", "test_participant_pages")
+
+
 def pytest_collection_modifyitems(items: list[Any]) -> None:
-    """The page count runs after every browser module, wherever it is defined."""
+    """The seed-exact modules run first; the page count after every browser module."""
+
+    def first(item: Any) -> int:
+        module = getattr(item, "module", None)
+        return (
+            0 if module is not None and module.__name__.rsplit(".", 1)[-1] in FIRST_MODULES else 1
+        )
+
+    items.sort(key=first)  # stable: file order within each group
     last = [item for item in items if getattr(item, "originalname", None) == COUNT_TEST]
     if last:
         items[:] = [item for item in items if item not in last] + last

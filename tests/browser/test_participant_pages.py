@@ -371,7 +371,13 @@ def test_partner_sees_consented_sections_only(
     assert page.locator("main section.module").count() == 2  # language training and plan
     for hidden in ("deadlines", "identity", "residence", "contact", "consents", "reassign"):
         assert page.locator(f"#{hidden}-heading").count() == 0, hidden
-    assert page.locator(f"main a[href^='/participants/{shared}/']").count() == 0
+    # Read-only links into the consented sections only; nothing that edits.
+    hrefs = page.locator(f"main a[href^='/participants/{shared}/']").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    sections = {href.split("/")[3] for href in hrefs}
+    assert sections <= {"plan", "plan.pdf", "mapping", "language"}, hrefs
+    assert not [href for href in hrefs if "edit" in href or "new" in href], hrefs
     check_a11y(page, "partner overview (consented sections)")
 
     assert_ok(page.goto(f"/participants/{ref(live_server, 'protected')}"), 404)
