@@ -797,7 +797,12 @@ def refresh_statistics(session: Session) -> None:
     index over the deadline index and a 100k caseload page took 86 ms instead of 18 ms
     (bench/bench_participants.py --sqlite-analyze)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ANALYZE participants, users, memberships, units"))
+        session.execute(
+            text(
+                "ANALYZE participants, users, memberships, units, plans, plan_elements, "
+                "plan_versions, tasks, follow_ups"
+            )
+        )
     else:
         session.execute(text("ANALYZE"))
     session.commit()
@@ -877,6 +882,23 @@ def _read_password(password_stdin: bool) -> tuple[str, bool]:
     hidden=True,
     help="Benchmarks only: write {ref: national ID} of the created participants here (0600).",
 )
+@click.option("--plans", is_flag=True, help="Give everyone in the programme a plan.")
+@click.option(
+    "--tasks",
+    "tasks_per_participant",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Tasks per participant, for their primary advisor (some done, some overdue).",
+)
+@click.option(
+    "--follow-ups",
+    "follow_ups_per_participant",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Follow-ups per participant.",
+)
 @with_appcontext
 def seed_command(
     participant_count: int,
@@ -887,6 +909,9 @@ def seed_command(
     random_seed: int | None,
     batch_size: int,
     ids_file: Path | None,
+    plans: bool,
+    tasks_per_participant: int,
+    follow_ups_per_participant: int,
 ) -> None:
     from app.database import db
     from models.accounts import hash_password
@@ -929,6 +954,21 @@ def seed_command(
     )
     session.commit()
     finished = time.perf_counter()
+    if plans or tasks_per_participant or follow_ups_per_participant:
+        from app.seed_work import seed_work
+
+        work = seed_work(
+            session,
+            today,
+            rng,
+            plans=plans,
+            tasks_per_participant=tasks_per_participant,
+            follow_ups_per_participant=follow_ups_per_participant,
+        )
+        say(
+            f"Case work: {work.plans:,} plans, {work.tasks:,} tasks, {work.follow_ups:,} "
+            f"follow-ups in {time.perf_counter() - finished:.2f} s."
+        )
     refresh_statistics(session)
     if ids_file is not None:
         write_ids_file(ids_file, writer.national_ids)

@@ -19,6 +19,9 @@ leader of the same unit, it times --requests sequential requests of each case:
     name_search     the leader searches the unit by a participant's full name
     id_search       the leader searches by a seeded synthetic national identity number
     id_search_advisor  the advisor searches by the number of one of their participants
+    plan            a participant's plan page (the advisor's participants with a plan)
+    followups       a participant's follow-up page (five seeded follow-ups each)
+    tasks           the advisor's "My tasks" (two seeded tasks per participant)
 
 and reports p50/p95 (ms) and throughput (requests/s) per case and size, as a table and as
 JSON (--out), with the issue's targets marked met or missed. Only the standard library
@@ -70,10 +73,13 @@ CASES = (
     "name_search",
     "id_search",
     "id_search_advisor",
+    "plan",
+    "followups",
+    "tasks",
 )
 # The pages the issue's latency targets name; the ID search is timed as the leader (scope:
 # the unit) and as the advisor (scope: their caseload).
-PAGE_CASES = ("caseload", "overview", "id_search", "id_search_advisor")
+PAGE_CASES = ("caseload", "overview", "id_search", "id_search_advisor", "plan", "tasks")
 WARMUP = 5
 STARTUP_SECONDS = 60.0
 
@@ -354,6 +360,43 @@ class SizeResult:
     load_average: tuple[float, float] = (0.0, 0.0)
 
 
+def _planned_refs(url: str, advisor_email: str, limit: int = 50) -> list[str]:
+    """Refs of the advisor's participants who have a plan (the plan page's real case)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            refs = conn.execute(
+                text(
+                    "SELECT p.ref FROM participants p JOIN plans pl ON pl.participant_id = p.id "
+                    "JOIN users a ON a.id = p.primary_advisor_id WHERE a.email = :email "
+                    "ORDER BY p.id LIMIT :limit"
+                ),
+                {"email": advisor_email, "limit": limit},
+            ).scalars()
+            found = list(refs)
+    finally:
+        engine.dispose()
+    if not found:
+        raise RuntimeError("the seeded advisor has no participant with a plan")
+    return found
+
+
+def _open_tasks(url: str, advisor_email: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            count = conn.execute(
+                text(
+                    "SELECT count(*) FROM tasks t JOIN users a ON a.id = t.assignee_id "
+                    "WHERE a.email = :email AND t.done_at IS NULL"
+                ),
+                {"email": advisor_email},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(count)
+
+
 def _scope_sizes(url: str, unit: str, advisor_email: str) -> tuple[int, int]:
     engine = create_engine(url)
     try:
@@ -411,6 +454,13 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
                     "--password-stdin",
                     "--ids-file",
                     str(ids_file),
+                    # Case work at scale: a plan for everyone in the programme, two tasks
+                    # and five follow-ups per participant.
+                    "--plans",
+                    "--tasks",
+                    "2",
+                    "--follow-ups",
+                    "5",
                 ],
                 env,
                 stdin=password + "\n",
@@ -428,6 +478,8 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
             advisor = next(u for u in users if u["role"] == "advisor" and u["unit"] == unit)
             leader = next(u for u in users if u["role"] == "leader" and u["unit"] == unit)
             unit_size, caseload_size = _scope_sizes(url, unit, advisor["email"])
+            planned = _planned_refs(url, advisor["email"])
+            open_tasks = _open_tasks(url, advisor["email"])
             result = SizeResult(
                 size=size,
                 units=units,
@@ -440,6 +492,7 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
                 result.cases = run_cases(
                     port, args.requests, advisor, leader, password, national_ids,
                     unit_size, caseload_size, lambda: worker_cpu_seconds(master),
+                    planned, open_tasks,
                 )  # fmt: skip
             load = os.getloadavg()
             result.load_average = (round(load[0], 2), round(load[1], 2))
@@ -458,6 +511,8 @@ def run_cases(
     unit_size: int,
     caseload_size: int,
     cpu: Callable[[], float | None],
+    planned: list[str],
+    open_tasks: int,
 ) -> dict[str, dict[str, Any]]:
     bare = Client(port)
     as_advisor = Client(port)
@@ -511,6 +566,23 @@ def run_cases(
             caseload_size,
             cpu,
         ),
+        measure(
+            as_advisor,
+            "plan",
+            lambda i: f"/participants/{planned[i % len(planned)]}/plan",
+            count,
+            1,
+            cpu,
+        ),
+        measure(
+            as_advisor,
+            "followups",
+            lambda i: f"/participants/{advisor_refs[i % len(advisor_refs)]}/followups",
+            count,
+            1,
+            cpu,
+        ),
+        measure(as_advisor, "tasks", lambda i: "/tasks/", count, open_tasks, cpu),
     ]
     return {sample.case: sample.summary() for sample in samples}
 

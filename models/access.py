@@ -299,6 +299,51 @@ def _participant_scope(stmt: Select[Any], user: User, action: Action) -> Select[
 register_scope(Participant, _participant_rule, _participant_scope)
 
 
+def staff_who_may_read(session: Session, participant: Participant) -> list[User]:
+    """Active advisors and leaders who may read `participant` now, by name, in one query.
+
+    The same answer as `require(user, PARTICIPANT_READ, participant)` for each member
+    of the unit (assigned advisors, the unit's leaders, an active break-the-glass grant;
+    only the primary advisor under restriction), for lists such as "who may be given
+    a task": calling the policy per user would cost queries per user.
+    """
+    from models.accounts import Membership
+
+    member = (
+        select(Membership.id)
+        .join(Unit, Unit.id == Membership.unit_id)
+        .where(
+            Membership.user_id == User.id,
+            Membership.unit_id == participant.unit_id,
+            Unit.is_active.is_(True),
+        )
+    )
+    advisor = member.where(Membership.role == Role.ADVISOR).exists()
+    leader = member.where(Membership.role == Role.LEADER).exists()
+    if participant.is_restricted:
+        allowed = and_(User.id == participant.primary_advisor_id, advisor)
+    else:
+        glass = exists(
+            select(BreakGlassGrant.id).where(
+                BreakGlassGrant.participant_id == participant.id,
+                BreakGlassGrant.user_id == User.id,
+                BreakGlassGrant.expires_at > utcnow(),
+            )
+        )
+        allowed = or_(
+            and_(User.id.in_(list(participant.advisor_ids()) or [-1]), advisor),
+            leader,
+            and_(glass, or_(advisor, leader)),
+        )
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.is_active.is_(True), allowed)
+            .order_by(User.display_name, User.id)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class View:
     """What one user may see of one participant: the grant and the sections."""

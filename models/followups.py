@@ -153,21 +153,10 @@ def may_attend(user: User, participant: Participant) -> bool:
 
 
 def attendee_candidates(session: Session, participant: Participant) -> list[User]:
-    """Staff of the participant's unit who may see the record, by name."""
-    from models.accounts import Membership
+    """Staff who may see the record (and so may be named as attendees), by name."""
+    from models.access import staff_who_may_read
 
-    users = session.scalars(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.unit_id == participant.unit_id,
-            Membership.role.in_((Role.ADVISOR, Role.LEADER)),
-            User.is_active.is_(True),
-        )
-        .distinct()
-        .order_by(User.display_name, User.id)
-    ).unique()
-    return [u for u in users if may_attend(u, participant)]
+    return staff_who_may_read(session, participant)
 
 
 def _clean(data: FollowUpInput, participant: Participant, now: datetime) -> _Clean:

@@ -158,21 +158,11 @@ def check_assignee(
 
 
 def assignee_candidates(session: Session, participant: Participant) -> list[User]:
-    """The people a task about `participant` may be given to, by name."""
-    from models.accounts import Membership
+    """The people a task about `participant` may be given to, by name: those who may
+    read the record (one query) and hold task work on it (checked on that short list)."""
+    from models.access import staff_who_may_read
 
-    users = session.scalars(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.unit_id == participant.unit_id,
-            Membership.role.in_((Role.ADVISOR, Role.LEADER)),
-            User.is_active.is_(True),
-        )
-        .distinct()
-        .order_by(User.display_name, User.id)
-    ).unique()
-    return [u for u in users if may_hold(u, participant)]
+    return [u for u in staff_who_may_read(session, participant) if may_hold(u, participant)]
 
 
 # -- operations --------------------------------------------------------------------

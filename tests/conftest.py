@@ -164,12 +164,14 @@ def make_user(db_session: Session, make_unit: Callable[..., Unit]) -> Callable[.
         mfa: bool = False,
         active: bool = True,
         name: str = "Test Person",
+        locale: str | None = None,
     ) -> User:
         user = User(
             email=email or f"user-{secrets.token_hex(4)}@example.org",
             display_name=name,
             password_hash=hash_password(password),
             is_active=active,
+            locale=locale,
         )
         db_session.add(user)
         db_session.flush()

@@ -45,7 +45,7 @@ SE_VALID = "5560360793"  # a well-formed Swedish organisationsnummer
 def reg(db_session: Any, make_unit: Any, make_user: Any, make_participant: Any) -> Any:
     class Reg:
         unit = make_unit()
-        advisor = make_user("advisor", unit, name="Aisha Rådgiver")
+        advisor = make_user("advisor", unit, name="Aisha Rådgiver", locale="en")
         leader = make_user("leader", unit, name="Lene Leder")
         teacher = make_user("teacher", unit)
         admin = make_user("admin", unit)

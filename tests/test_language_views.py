@@ -28,8 +28,9 @@ def today() -> date:
 def school(db_session: Any, make_unit: Any, make_user: Any, make_participant: Any) -> Any:
     centre = make_unit(kind=UnitKind.ADULT_LEARNING)
     service = make_unit()
-    teacher = make_user("teacher", centre)
-    leader = make_user("leader", centre)
+    # English pages: the tests read the interface's English texts.
+    teacher = make_user("teacher", centre, locale="en")
+    leader = make_user("leader", centre, locale="en")
     advisor = make_user("advisor", service)
     participant = make_participant(unit=service, advisor=advisor)
     participant.national_id = norwegian_id(date(1990, 5, 17))

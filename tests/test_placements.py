@@ -44,7 +44,7 @@ GOALS = "Lære kassesystemet\nSnakke norsk med kunder"
 @pytest.fixture
 def team(db_session: Any, make_unit: Any, make_user: Any, make_participant: Any) -> Any:
     unit = make_unit()
-    advisor = make_user("advisor", unit, name="Aisha Rådgiver")
+    advisor = make_user("advisor", unit, name="Aisha Rådgiver", locale="en")
     employer = create_employer(
         db_session, Actor(advisor), unit.id, EmployerInput(name="Bakeriet AS")
     )

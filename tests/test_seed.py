@@ -278,3 +278,41 @@ def test_demo_loads_participants_once(tmp_path: Path, monkeypatch: pytest.Monkey
             assert all(p.display_name != "—" for p in some)
     finally:
         app.extensions["veiviser"].engine.dispose()
+
+
+def test_seed_case_work_is_sealed_like_the_operations_seal_it(
+    app: Flask, db_session: Session
+) -> None:
+    """Do seeded plans, versions, tasks and follow-ups decrypt, and does a seeded plan
+    version read like one the plan page wrote? Yes."""
+    import json as jsonlib
+
+    from models.followups import FollowUp
+    from models.plans import Plan, PlanElement, PlanVersion
+    from models.tasks import Task
+
+    _result, users = seed(
+        app, "--participants", "20", "--plans", "--tasks", "2", "--follow-ups", "3"
+    )
+    participants = _participants_of(db_session, {u["unit"] for u in users})
+    ids = [p.id for p in participants]
+    in_programme = [p for p in participants if p.programme_start_on is not None]
+    assert in_programme, "the factory puts some participants in the programme"
+    plans = list(db_session.scalars(select(Plan).where(Plan.participant_id.in_(ids))))
+    assert len(plans) == len(in_programme)
+    for plan in plans:
+        assert plan.long_term_goal
+        version = db_session.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan.id))
+        assert version is not None and version.reason
+        snapshot = jsonlib.loads(version.snapshot_json)
+        assert snapshot["end_goal"] == plan.end_goal.value
+        stored = db_session.scalars(select(PlanElement).where(PlanElement.plan_id == plan.id))
+        assert {e["ref"] for e in snapshot["elements"]} == {e.ref for e in stored}
+    tasks = list(db_session.scalars(select(Task).where(Task.participant_id.in_(ids))))
+    with_advisor = [p for p in participants if p.primary_advisor_id is not None]
+    assert len(tasks) == 2 * len(with_advisor)
+    assert all(task.title for task in tasks)
+    follow_ups = list(db_session.scalars(select(FollowUp).where(FollowUp.participant_id.in_(ids))))
+    assert len(follow_ups) == 3 * len(participants)
+    assert all(f.summary for f in follow_ups)
+    db_session.rollback()
