@@ -180,6 +180,7 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
     from app.database import db, services
     from app.demo_casework import load_casework
     from app.demo_language import load_language
+    from app.demo_services import load_services
     from app.migrate import bootstrap, upgrade
     from models.base import local_today
 
@@ -214,6 +215,7 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
         today = local_today()
         stories = load_casework(db(), today) if loaded else 0
         enrolled = load_language(db(), today) if loaded else 0
+        served = load_services(db(), today) if loaded else 0
         db().commit()
 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only compared
@@ -232,6 +234,8 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
         click.echo(f"Wrote plans, follow-ups, tasks and decisions for {stories} of them.")
     if enrolled:
         click.echo(f"Enrolled {enrolled} of them in a language class with attendance.")
+    if served:
+        click.echo(f"Recorded housing and work placements for {served} of them.")
     click.echo("")
     click.secho(f"Veiviser demo: open {url}", bold=True)
     click.echo("Demo logins (e-mail / password):")

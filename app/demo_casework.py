@@ -65,22 +65,31 @@ ACTIONS = (
 )
 
 
-def _elements(start: date, adult_learning: Unit | None) -> list[ElementInput]:
+def _elements(start: date, today: date, adult_learning: Unit | None) -> list[ElementInput]:
+    """Norwegian all along, the short courses first, work practice around today."""
     provider = adult_learning.id if adult_learning else None
-    return [
-        ElementInput(PlanElementType.LANGUAGE, provider, start, start + timedelta(days=540), 20),
-        ElementInput(
-            PlanElementType.SOCIAL_STUDIES, provider, start, start + timedelta(days=120), 4
-        ),
-        ElementInput(PlanElementType.LIFE_SKILLS, None, start, start + timedelta(days=90), 2),
-        ElementInput(
+    spans = (
+        (PlanElementType.LANGUAGE, provider, start, max(today, start) + timedelta(days=300), 20),
+        (PlanElementType.SOCIAL_STUDIES, provider, start, start + timedelta(days=120), 4),
+        (PlanElementType.LIFE_SKILLS, None, start, start + timedelta(days=90), 2),
+        (
             PlanElementType.WORK_PRACTICE,
             None,
-            start + timedelta(days=180),
-            start + timedelta(days=360),
+            max(start, today - timedelta(days=30)),
+            max(start, today) + timedelta(days=150),
             12,
         ),
+    )
+    return [
+        ElementInput(kind, unit_id, begins, ends, hours, _status(begins, ends, today))
+        for kind, unit_id, begins, ends, hours in spans
     ]
+
+
+def _status(begins: date, ends: date, today: date) -> ElementStatus:
+    if ends < today:
+        return ElementStatus.DONE
+    return ElementStatus.PLANNED if begins > today else ElementStatus.ONGOING
 
 
 def _story(
@@ -132,7 +141,7 @@ def _story(
         reason="Første plan, laget sammen med deltakeren.",
         today=today,
     )
-    for element in _elements(start, adult_learning):
+    for element in _elements(start, today, adult_learning):
         plan = plan_of(session, participant)
         assert plan is not None
         add_element(

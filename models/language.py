@@ -66,7 +66,12 @@ MAX_LEAVE_DAYS = 2 * 366
 MAX_ORIENTATION_HOURS = 500
 # Product default, not law: an automatic absence task is due this many days later.
 ABSENCE_TASK_DAYS = 7
-ABSENCE_TASK_TITLE = "Unexcused absence from language training is above the threshold"
+# The automatic task's title is stored text (tasks are free text), so it is written in
+# the language of the participant's municipality, not in the teacher's interface language.
+ABSENCE_TASK_TITLES = {
+    Country.NORWAY: "Ugyldig fravær fra norskopplæringen er over terskelen",
+    Country.SWEDEN: "Ogiltig frånvaro från sfi är över gränsen",
+}
 
 
 def _enum(cls: type, length: int = 30) -> Enum:
@@ -1137,13 +1142,17 @@ def check_absence(
                 session.flush()
         except IntegrityError:
             continue  # another save recorded this crossing first
+        still_open = _open_task_id(session, latest)
         assignee = _absence_assignee(participant)
-        if assignee is not None:
+        if still_open is not None:
+            # The advisor has not dealt with the last crossing's task yet: one is enough.
+            alert.task_id = still_open
+        elif assignee is not None:
             task = new_task(
                 session,
                 actor,
                 participant,
-                title=ABSENCE_TASK_TITLE,
+                title=ABSENCE_TASK_TITLES[participant.country],
                 assignee=assignee,
                 due_on=today + timedelta(days=ABSENCE_TASK_DAYS),
             )
@@ -1151,6 +1160,16 @@ def check_absence(
             alert.task_id = task.id
         created.append(participant)
     return created
+
+
+def _open_task_id(session: Session, alert: AbsenceAlert | None) -> int | None:
+    """The task of an earlier crossing, if it is still open."""
+    from models.tasks import Task
+
+    if alert is None or alert.task_id is None:
+        return None
+    task = session.get(Task, alert.task_id)
+    return task.id if task is not None and task.done_at is None else None
 
 
 # -- leave, progress and tests ----------------------------------------------------

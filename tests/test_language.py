@@ -129,7 +129,7 @@ def test_register_stores_programme_time(db_session: Any, setup: Any) -> None:
 
 def test_threshold_task_is_created_once_per_crossing(db_session: Any, setup: Any) -> None:
     """One task when unexcused absence crosses the line, none while it stays above, a new
-    one after it went under and crossed again."""
+    one after it went under and crossed again once the first task is done."""
     days = [today() - timedelta(days=d) for d in range(9, -1, -1)]
     for on in days[:8]:
         _save(db_session, setup, on, ops.AttendanceStatus.PRESENT)
@@ -148,13 +148,37 @@ def test_threshold_task_is_created_once_per_crossing(db_session: Any, setup: Any
         select(ops.AbsenceAlert).where(ops.AbsenceAlert.participant_id == setup.participant.id)
     ).all()
     assert [a.cleared_on is not None for a in alerts] == [True]
-    # Crossing again (2 of 10 = 20 %) creates a second task.
+    # The advisor dealt with the first task; crossing again (2 of 10 = 20 %) creates a
+    # second one. (While the first is still open, a new crossing adds none:
+    # test_a_new_crossing_reuses_an_open_task.)
+    first = db_session.scalars(
+        select(Task).where(Task.participant_id == setup.participant.id)
+    ).one()
+    first.done_at = utcnow()
+    db_session.commit()
     _save(db_session, setup, days[8], ops.AttendanceStatus.UNEXCUSED)
     assert _tasks(db_session, setup) == 1  # 1 of 10 = 10 %: at the line, not above
     _save(db_session, setup, days[9], ops.AttendanceStatus.UNEXCUSED)
     assert _tasks(db_session, setup) == 2
     task = db_session.scalars(select(Task).where(Task.participant_id == setup.participant.id)).all()
     assert {t.assignee_id for t in task} == {setup.advisor.id}
+
+
+def test_a_new_crossing_reuses_an_open_task(db_session: Any, setup: Any) -> None:
+    """Crossing again while the last crossing's task is open: no second open task."""
+    days = [today() - timedelta(days=d) for d in range(9, -1, -1)]
+    for on in days[:8]:
+        _save(db_session, setup, on, ops.AttendanceStatus.PRESENT)
+    _save(db_session, setup, days[8], ops.AttendanceStatus.UNEXCUSED)  # 11 %: crossing
+    _save(db_session, setup, days[8], ops.AttendanceStatus.PRESENT)  # under: cleared
+    _save(db_session, setup, days[8], ops.AttendanceStatus.UNEXCUSED)  # crossing again
+    assert _tasks(db_session, setup) == 1
+    alerts = db_session.scalars(
+        select(ops.AbsenceAlert)
+        .where(ops.AbsenceAlert.participant_id == setup.participant.id)
+        .order_by(ops.AbsenceAlert.number)
+    ).all()
+    assert len(alerts) == 2 and alerts[0].task_id == alerts[1].task_id is not None
 
 
 def test_exactly_at_the_threshold_creates_no_task(db_session: Any, setup: Any) -> None:
