@@ -52,7 +52,13 @@ DEFAULTS: dict[str, Any] = {
     # Participant record
     "ALLOW_SYNTHETIC_IDS": False,  # accept Skatteetaten/NAV synthetic test numbers (test sites)
     "BREAK_GLASS_HOURS": 2,
+    # Deployment overrides of rule-set defaults (None: the rule set's value).
+    "PLAN_REVIEW_MONTHS": None,  # months between plan reviews
+    "LESSON_PROGRAMME_MINUTES": None,  # programme minutes a lesson counts as
 }
+
+# Optional whole numbers: unset means "the rule set decides".
+OPTIONAL_POSITIVE_INTS = ("PLAN_REVIEW_MONTHS", "LESSON_PROGRAMME_MINUTES")
 
 # Read from the environment as VEIVISER_<NAME>; parsed by the type of the default.
 ENV_KEYS = tuple(DEFAULTS)
@@ -107,6 +113,18 @@ def validate(app: Flask) -> None:
         )
     if app.config["SESSION_IDLE_MINUTES"] <= 0 or app.config["SESSION_ABSOLUTE_HOURS"] <= 0:
         raise ConfigurationError("session timeouts must be positive")
+    for key in OPTIONAL_POSITIVE_INTS:
+        value = app.config.get(key)
+        if value in (None, ""):
+            app.config[key] = None
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{key} must be a whole number") from None
+        if number <= 0:
+            raise ConfigurationError(f"{key} must be positive")
+        app.config[key] = number
 
 
 def instance_path() -> str:

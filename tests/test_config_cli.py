@@ -73,6 +73,27 @@ def test_bad_environment_value_is_a_clear_error(
         create_app(config)
 
 
+@pytest.mark.parametrize(("raw", "expected"), [("9", 9), ("", None)])
+def test_rule_overrides_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, raw: str, expected: int | None
+) -> None:
+    """Is VEIVISER_PLAN_REVIEW_MONTHS read as a whole number (empty: the rule set's)? Yes."""
+    monkeypatch.setenv("VEIVISER_PLAN_REVIEW_MONTHS", raw)
+    app = create_app(config_for(database_url))
+    assert app.config["PLAN_REVIEW_MONTHS"] == expected
+    assert app.config["LESSON_PROGRAMME_MINUTES"] is None
+
+
+@pytest.mark.parametrize("raw", ["six", "0", "-3"])
+def test_bad_rule_override_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, raw: str
+) -> None:
+    """Is VEIVISER_LESSON_PROGRAMME_MINUTES=six (or 0) refused at start? Yes."""
+    monkeypatch.setenv("VEIVISER_LESSON_PROGRAMME_MINUTES", raw)
+    with pytest.raises(ConfigurationError, match="LESSON_PROGRAMME_MINUTES"):
+        create_app(config_for(database_url))
+
+
 def test_mfa_is_required_by_default() -> None:
     """Is MFA on unless someone turns it off? Yes."""
     from app.config import DEFAULTS
