@@ -800,7 +800,8 @@ def refresh_statistics(session: Session) -> None:
         session.execute(
             text(
                 "ANALYZE participants, users, memberships, units, plans, plan_elements, "
-                "plan_versions, tasks, follow_ups"
+                "plan_versions, tasks, follow_ups, language_classes, class_teachers, "
+                "enrolments, class_sessions, attendances"
             )
         )
     else:
@@ -899,6 +900,13 @@ def _read_password(password_stdin: bool) -> tuple[str, bool]:
     type=click.IntRange(0, 100),
     help="Follow-ups per participant.",
 )
+@click.option(
+    "--attendance-weeks",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 104),
+    help="Enrol everyone in the programme in classes of 25 with this many weeks of attendance.",
+)
 @with_appcontext
 def seed_command(
     participant_count: int,
@@ -912,6 +920,7 @@ def seed_command(
     plans: bool,
     tasks_per_participant: int,
     follow_ups_per_participant: int,
+    attendance_weeks: int,
 ) -> None:
     from app.database import db
     from models.accounts import hash_password
@@ -968,6 +977,16 @@ def seed_command(
         say(
             f"Case work: {work.plans:,} plans, {work.tasks:,} tasks, {work.follow_ups:,} "
             f"follow-ups in {time.perf_counter() - finished:.2f} s."
+        )
+    if attendance_weeks:
+        from app.seed_language import seed_language
+
+        began = time.perf_counter()
+        language = seed_language(session, today, rng, weeks=attendance_weeks)
+        say(
+            f"Language training: {language.classes:,} classes, {language.enrolments:,} "
+            f"enrolments, {language.attendances:,} attendance rows in "
+            f"{time.perf_counter() - began:.2f} s."
         )
     refresh_statistics(session)
     if ids_file is not None:

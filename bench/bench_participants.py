@@ -22,6 +22,9 @@ leader of the same unit, it times --requests sequential requests of each case:
     plan            a participant's plan page (the advisor's participants with a plan)
     followups       a participant's follow-up page (five seeded follow-ups each)
     tasks           the advisor's "My tasks" (two seeded tasks per participant)
+    language        a participant's language page (estimates, tests, attendance, chart)
+    register        the teacher's attendance register for a class of 25 on a session day
+    register_save   that register sent back unchanged (one POST saving all rows)
 
 and reports p50/p95 (ms) and throughput (requests/s) per case and size, as a table and as
 JSON (--out), with the issue's targets marked met or missed. Only the standard library
@@ -54,6 +57,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -76,10 +80,23 @@ CASES = (
     "plan",
     "followups",
     "tasks",
+    "language",
+    "register",
+    "register_save",
 )
 # The pages the issue's latency targets name; the ID search is timed as the leader (scope:
 # the unit) and as the advisor (scope: their caseload).
-PAGE_CASES = ("caseload", "overview", "id_search", "id_search_advisor", "plan", "tasks")
+PAGE_CASES = (
+    "caseload",
+    "overview",
+    "id_search",
+    "id_search_advisor",
+    "plan",
+    "tasks",
+    "language",
+    "register",
+    "register_save",
+)
 WARMUP = 5
 STARTUP_SECONDS = 60.0
 
@@ -226,6 +243,52 @@ def gunicorn(port: int, env: dict[str, str], log: Path) -> Iterator[int]:
 # -- HTTP ----------------------------------------------------------------------------
 
 
+class FormScraper(HTMLParser):
+    """The fields of the first POST form inside <main>, with their current values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_main = False
+        self.in_form = False
+        self.done = False
+        self.action: str | None = None
+        self.fields: list[tuple[str, str]] = []
+        self.select: str | None = None
+        self.first_option: str | None = None
+        self.chosen: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "main":
+            self.in_main = True
+        elif tag == "form" and self.in_main and not self.done and a.get("method") == "post":
+            self.in_form = True
+            self.action = a.get("action", "")
+        elif not self.in_form:
+            return
+        elif tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind not in ("submit", "button"):
+                self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self.select, self.first_option, self.chosen = a.get("name"), None, None
+        elif tag == "option" and self.select is not None:
+            if self.first_option is None:
+                self.first_option = a.get("value", "")
+            if "selected" in a:
+                self.chosen = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self.select is not None:
+            value = self.chosen if self.chosen is not None else self.first_option
+            self.fields.append((self.select, value or ""))
+            self.select = None
+        elif tag == "form" and self.in_form:
+            self.in_form, self.done = False, True
+
+
 class Client:
     """A keep-alive HTTP client for one loopback server, with a cookie jar."""
 
@@ -279,10 +342,24 @@ class Client:
         status, _response, payload, elapsed = self.request("POST", "/participants/", form)
         return status, payload, elapsed
 
+    def submit(self, path: str) -> tuple[int, str, float]:
+        """Open the page at `path` and send its main POST form back as it stands (as a
+        user pressing "save" without changes would); times the POST only."""
+        _status, page, _ms = self.get(path)
+        scraper = FormScraper()
+        scraper.feed(page)
+        if scraper.action is None:
+            raise RuntimeError(f"no form on {path}")
+        form = urlencode(scraper.fields)
+        status, _response, payload, elapsed = self.request("POST", scraper.action or path, form)
+        return status, payload, elapsed
+
     def fetch(self, target: str | tuple[str, str]) -> tuple[int, str, float]:
-        """A GET for a path; a POSTed search for ("search", query)."""
+        """A GET for a path; a POSTed search for ("search", query); a form sent back for
+        ("submit", path)."""
         if isinstance(target, tuple):
-            return self.search(target[1])
+            kind, value = target
+            return self.submit(value) if kind == "submit" else self.search(value)
         return self.get(target)
 
     def log_in(self, email: str, password: str) -> None:
@@ -337,7 +414,8 @@ def measure(
     for i in range(count):
         path = paths(i)
         status, _page, elapsed = client.fetch(path)
-        if status != 200:
+        saved = isinstance(path, tuple) and path[0] == "submit" and status == 302
+        if status != 200 and not saved:
             raise RuntimeError(f"{case}: {path} answered {status}")
         timings.append(elapsed)
     seconds = time.perf_counter() - started
@@ -379,6 +457,55 @@ def _planned_refs(url: str, advisor_email: str, limit: int = 50) -> list[str]:
     if not found:
         raise RuntimeError("the seeded advisor has no participant with a plan")
     return found
+
+
+def _register_of(url: str, teacher_email: str) -> tuple[str, int]:
+    """The attendance register of the teacher's first full class on its last session day,
+    and the class size."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT c.id, max(s.held_on), count(DISTINCT e.participant_id) "
+                    "FROM language_classes c "
+                    "JOIN class_teachers t ON t.class_id = c.id "
+                    "JOIN users u ON u.id = t.user_id "
+                    "JOIN enrolments e ON e.class_id = c.id "
+                    "JOIN class_sessions s ON s.class_id = c.id "
+                    "WHERE u.email = :email GROUP BY c.id "
+                    "ORDER BY count(DISTINCT e.participant_id) DESC, c.id LIMIT 1"
+                ),
+                {"email": teacher_email},
+            ).one()
+    finally:
+        engine.dispose()
+    held_on = row[1] if isinstance(row[1], str) else row[1].isoformat()
+    return f"/classes/{row[0]}/attendance?on={held_on}", int(row[2])
+
+
+def _enrolled_refs(url: str, advisor_email: str, limit: int = 50) -> list[str]:
+    """The advisor's participants who attend a class (the language section's real case)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            refs = list(
+                conn.execute(
+                    text(
+                        "SELECT p.ref FROM participants p "
+                        "JOIN users a ON a.id = p.primary_advisor_id "
+                        "WHERE a.email = :email AND EXISTS "
+                        "(SELECT 1 FROM enrolments e WHERE e.participant_id = p.id) "
+                        "ORDER BY p.id LIMIT :limit"
+                    ),
+                    {"email": advisor_email, "limit": limit},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+    if not refs:
+        raise RuntimeError("the seeded advisor has nobody in a language class")
+    return refs
 
 
 def _open_tasks(url: str, advisor_email: str) -> int:
@@ -461,6 +588,10 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
                     "2",
                     "--follow-ups",
                     "5",
+                    # Classes of 25 for everyone in the programme, 8 weeks of attendance
+                    # (about 2M rows at 100k participants).
+                    "--attendance-weeks",
+                    "8",
                 ],
                 env,
                 stdin=password + "\n",
@@ -480,6 +611,9 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
             unit_size, caseload_size = _scope_sizes(url, unit, advisor["email"])
             planned = _planned_refs(url, advisor["email"])
             open_tasks = _open_tasks(url, advisor["email"])
+            teacher = next(u for u in users if u["role"] == "teacher" and u["unit"] == unit)
+            register = _register_of(url, teacher["email"])
+            learners = _enrolled_refs(url, advisor["email"])
             result = SizeResult(
                 size=size,
                 units=units,
@@ -492,7 +626,7 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
                 result.cases = run_cases(
                     port, args.requests, advisor, leader, password, national_ids,
                     unit_size, caseload_size, lambda: worker_cpu_seconds(master),
-                    planned, open_tasks,
+                    planned, open_tasks, teacher, register, learners,
                 )  # fmt: skip
             load = os.getloadavg()
             result.load_average = (round(load[0], 2), round(load[1], 2))
@@ -513,12 +647,18 @@ def run_cases(
     cpu: Callable[[], float | None],
     planned: list[str],
     open_tasks: int,
+    teacher: dict[str, str],
+    register: tuple[str, int],
+    learners: list[str],
 ) -> dict[str, dict[str, Any]]:
     bare = Client(port)
     as_advisor = Client(port)
     as_advisor.log_in(advisor["email"], password)
     as_leader = Client(port)
     as_leader.log_in(leader["email"], password)
+    as_teacher = Client(port)
+    as_teacher.log_in(teacher["email"], password)
+    register_path, class_size = register
 
     _status, page, _ms = as_advisor.get("/participants/")
     advisor_refs = [ref for ref, _name in PARTICIPANT_LINK.findall(page)]
@@ -583,6 +723,23 @@ def run_cases(
             cpu,
         ),
         measure(as_advisor, "tasks", lambda i: "/tasks/", count, open_tasks, cpu),
+        measure(
+            as_advisor,
+            "language",
+            lambda i: f"/participants/{learners[i % len(learners)]}/language",
+            count,
+            1,
+            cpu,
+        ),
+        measure(as_teacher, "register", lambda i: register_path, count, class_size, cpu),
+        measure(
+            as_teacher,
+            "register_save",
+            lambda i: ("submit", register_path),
+            count,
+            class_size,
+            cpu,
+        ),
     ]
     return {sample.case: sample.summary() for sample in samples}
 

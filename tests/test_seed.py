@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from click.testing import CliRunner
 from flask import Flask
@@ -33,7 +34,7 @@ from models.participants import (
     fold_name,
     refresh_deadlines,
 )
-from tests.conftest import PASSWORD, csrf_token, is_postgres
+from tests.conftest import PASSWORD, csrf_token, is_postgres, log_in
 
 
 def invoke(app: Flask, args: list[str], input: str | None = None) -> Any:
@@ -317,4 +318,43 @@ def test_seed_case_work_is_sealed_like_the_operations_seal_it(
     follow_ups = list(db_session.scalars(select(FollowUp).where(FollowUp.participant_id.in_(ids))))
     assert len(follow_ups) == 3 * len(participants)
     assert all(f.summary for f in follow_ups)
+    db_session.rollback()
+
+
+def test_seed_language_training_fills_registers_a_teacher_can_open(
+    app: Flask, client: Any, db_session: Session
+) -> None:
+    """Are seeded participants in classes of at most 25 with a register per session day,
+    and does the unit's teacher reach the class and its register? Yes."""
+    from models.language import Attendance, ClassSession, Enrolment, LanguageClass
+
+    _result, users = seed(app, "--participants", "60", "--attendance-weeks", "2")
+    participants = _participants_of(db_session, {u["unit"] for u in users})
+    learners = {p.id for p in participants if p.programme_start_on is not None}
+    enrolments = list(
+        db_session.scalars(select(Enrolment).where(Enrolment.participant_id.in_(learners)))
+    )
+    assert {e.participant_id for e in enrolments} == learners
+    classes = {e.class_id for e in enrolments}
+    sizes = [sum(1 for e in enrolments if e.class_id == c) for c in classes]
+    assert max(sizes) <= 25
+    sessions = list(
+        db_session.scalars(select(ClassSession).where(ClassSession.class_id.in_(classes)))
+    )
+    rows = db_session.scalar(
+        select(func.count(Attendance.id)).where(Attendance.participant_id.in_(learners))
+    )
+    assert sessions and rows == sum(
+        sum(1 for e in enrolments if e.class_id == s.class_id) for s in sessions
+    )
+    email = next(u["email"] for u in users if u["role"] == "teacher")
+    teacher = db_session.scalars(select(User).where(User.email == email)).one()
+    teacher.totp_secret = pyotp.random_base32()  # enrolled, as the gate requires
+    teacher.mfa_enrolled_at = utcnow()
+    log_in(client, teacher, db_session)
+    one = db_session.scalars(select(LanguageClass).where(LanguageClass.id.in_(classes))).first()
+    assert one is not None
+    assert one.name in client.get("/classes/").get_data(as_text=True)
+    day = sessions[0].held_on.isoformat()
+    assert client.get(f"/classes/{one.id}/attendance?on={day}").status_code == 200
     db_session.rollback()
