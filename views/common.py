@@ -1,7 +1,9 @@
-"""Small helpers the blueprints share: form errors from domain errors, pagination."""
+"""Small helpers the blueprints share: saving a form through one operation, form errors
+from domain errors, pagination."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -9,9 +11,11 @@ from flask import current_app, request
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
+from app.database import db
 from app.i18n import translate_error
-from models.errors import DomainError, ValidationFailed
+from models.errors import DomainError, StaleEdit, ValidationFailed
 
 T = TypeVar("T")
 
@@ -27,6 +31,37 @@ def attach_error(form: FlaskForm, error: DomainError) -> None:
         field.errors.append(message)
     else:
         form.form_errors.append(message)
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """What `save` did: `ok` with the operation's result, or the status to answer with."""
+
+    ok: bool
+    result: T | None = None
+    status: int = 200
+
+
+def save(form: FlaskForm, operation: Callable[[], T]) -> Saved[T]:
+    """Run one domain operation for a submitted, validated form, and commit it.
+
+    On a stale form (someone saved in between) or a domain error the transaction is
+    rolled back, the message is put next to its field and the status to answer with
+    is returned (409, or the error's own); the form keeps what the user typed.
+    """
+    database = db()
+    try:
+        result = operation()
+        database.commit()
+    except (StaleEdit, StaleDataError):
+        database.rollback()
+        attach_error(form, StaleEdit())
+        return Saved(False, status=409)
+    except DomainError as exc:
+        database.rollback()
+        attach_error(form, exc)
+        return Saved(False, status=exc.status_code)
+    return Saved(True, result)
 
 
 @dataclass(frozen=True)

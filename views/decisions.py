@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale, gettext
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
@@ -34,10 +33,10 @@ from models.codes import (
     Section,
 )
 from models.decisions import APPEAL_STATUS_LABELS, AppealStatus, Decision, ProgrammeEnd
-from models.errors import DomainError, NotFound, StaleEdit
+from models.errors import DomainError, NotFound
 from models.participants import Participant, get_by_ref
 from models.policy import Action, Actor, Grant, require
-from views.common import attach_error, paginate
+from views.common import attach_error, paginate, save
 from views.decision_forms import (
     DecisionForm,
     ProgrammeEndCorrectionForm,
@@ -129,18 +128,16 @@ def decisions(ref: str) -> FormResult:
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
         if valid:
-            try:
-                ops.record_decision(
+            saved = save(
+                form,
+                lambda: ops.record_decision(
                     database, _actor(), participant, form.to_input(), today=_today()
-                )
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
-                database.commit()
+                ),
+            )
+            if saved.ok:
                 flash(gettext("The decision is recorded."), "success")
                 return redirect(url_for("decisions.decisions", ref=ref))
+            status = saved.status
         else:
             status = 400
     page = paginate(database, ops.decisions_query(participant))
@@ -183,8 +180,9 @@ def decision(ref: str, item_ref: str) -> FormResult:
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
         if valid:
-            try:
-                changed = ops.update_decision(
+            saved = save(
+                form,
+                lambda: ops.update_decision(
                     database,
                     _actor(),
                     participant,
@@ -192,24 +190,17 @@ def decision(ref: str, item_ref: str) -> FormResult:
                     parse_version(form.version),
                     form.to_input(),
                     today=_today(),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(
                     gettext("The decision is saved.")
-                    if changed
+                    if saved.result
                     else gettext("Nothing was changed."),
                     "success",
                 )
                 return redirect(url_for("decisions.decision", ref=ref, item_ref=item_ref))
+            status = saved.status
         else:
             status = 400
         # The row may have been expired by the rollback; show what is stored now.
@@ -253,18 +244,16 @@ def programme_end(ref: str) -> FormResult:
             valid = form.validate_on_submit()
             valid = form.check_codes() and valid
             if valid:
-                try:
-                    ops.end_programme(
+                saved = save(
+                    form,
+                    lambda: ops.end_programme(
                         database, _actor(), participant, form.to_input(), today=_today()
-                    )
-                except DomainError as exc:
-                    database.rollback()
-                    attach_error(form, exc)
-                    status = exc.status_code
-                else:
-                    database.commit()
+                    ),
+                )
+                if saved.ok:
                     flash(gettext("The programme is ended."), "success")
                     return redirect(url_for("decisions.programme_end", ref=ref))
+                status = saved.status
             else:
                 status = 400
         end = ops.get_end(database, participant)
@@ -306,8 +295,9 @@ def programme_end_correct(ref: str) -> FormResult:
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
         if valid:
-            try:
-                changed = ops.correct_end(
+            saved = save(
+                form,
+                lambda: ops.correct_end(
                     database,
                     _actor(),
                     participant,
@@ -316,24 +306,17 @@ def programme_end_correct(ref: str) -> FormResult:
                     form.to_input(),
                     reason=form.correction_reason.data or "",
                     today=_today(),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(
                     gettext("The end is corrected.")
-                    if changed
+                    if saved.result
                     else gettext("Nothing was changed."),
                     "success",
                 )
                 return redirect(url_for("decisions.programme_end", ref=ref))
+            status = saved.status
         else:
             status = 400
     _audit_read("programme.end_read", participant, grant, "programme_end")
@@ -358,8 +341,9 @@ def programme_end_status(ref: str) -> FormResult:
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
         if valid:
-            try:
-                ops.record_twelve_month_status(
+            saved = save(
+                form,
+                lambda: ops.record_twelve_month_status(
                     database,
                     _actor(),
                     participant,
@@ -368,19 +352,12 @@ def programme_end_status(ref: str) -> FormResult:
                     activity=form.activity_code,
                     recorded_on=form.recorded_on.data,
                     today=_today(),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(gettext("The status 12 months later is saved."), "success")
                 return redirect(url_for("decisions.programme_end", ref=ref))
+            status = saved.status
         else:
             status = 400
         end = ops.get_end(database, participant) or end

@@ -14,7 +14,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
@@ -22,7 +21,6 @@ from app.security import acting_user, record_event, requires
 from models import placements as ops
 from models.base import utcnow
 from models.codes import Country
-from models.errors import DomainError, StaleEdit
 from models.placements import (
     AGREEMENT_KIND_LABELS,
     Employer,
@@ -31,7 +29,7 @@ from models.placements import (
     Placement,
 )
 from models.policy import Action, Actor, Grant, require
-from views.common import attach_error, paginate
+from views.common import paginate, save
 from views.forms import parse_version
 from views.placement_forms import AgreementForm, ContactForm, EmployerForm
 
@@ -68,23 +66,14 @@ def _audit(action: str, employer: Employer, grant: Grant | None, *categories: st
 
 def _save(form: Any, operation: Any, success: str, *, stale: bool = False) -> tuple[bool, int]:
     """Run one operation for a submitted form: (saved, status); the caller redirects."""
-    database = db()
     valid = form.validate_on_submit()
     check = getattr(form, "check_codes", None)
     valid = (check() if check else True) and valid
     if not valid:
         return False, 400
-    try:
-        operation()
-        database.commit()
-    except (StaleEdit, StaleDataError):
-        database.rollback()
-        attach_error(form, StaleEdit())
-        return False, 409
-    except DomainError as exc:
-        database.rollback()
-        attach_error(form, exc)
-        return False, exc.status_code
+    saved = save(form, operation)
+    if not saved.ok:
+        return False, saved.status
     flash(success, "success")
     return True, 200
 

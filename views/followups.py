@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
@@ -25,10 +24,9 @@ from models import tasks as task_ops
 from models.access import View
 from models.base import LOCAL_ZONE, local_today, utcnow
 from models.codes import FOLLOW_UP_KIND_LABELS, Section
-from models.errors import DomainError, StaleEdit
 from models.participants import Participant
 from models.policy import Action, Actor, Grant, can, require
-from views.common import attach_error, paginate
+from views.common import paginate, save
 from views.followup_forms import FollowUpForm, TaskForm
 from views.forms import parse_version
 from views.participant_forms import language_name
@@ -135,17 +133,15 @@ def followups(ref: str) -> FormResult:
     if form is not None and request.method == "POST":
         if form.validate_on_submit():
             database = db()
-            try:
-                follow_up = ops.log_follow_up(
+            saved = save(
+                form,
+                lambda: ops.log_follow_up(
                     database, _actor(), participant, form.to_input(), today=local_today()
-                )
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
-                database.commit()
-                count = len(follow_up.tasks)
+                ),
+            )
+            if saved.ok:
+                assert saved.result is not None
+                count = len(saved.result.tasks)
                 flash(
                     gettext("The follow-up is logged.")
                     if not count
@@ -155,6 +151,7 @@ def followups(ref: str) -> FormResult:
                     "success",
                 )
                 return redirect(url_for("followups.followups", ref=ref))
+            status = saved.status
         else:
             status = 400
     elif form is not None:
@@ -182,8 +179,9 @@ def add_task(ref: str) -> FormResult:
     status = 400
     if task_form.validate_on_submit():
         database = db()
-        try:
-            task_ops.add_task(
+        saved = save(
+            task_form,
+            lambda: task_ops.add_task(
                 database,
                 _actor(),
                 participant,
@@ -191,15 +189,12 @@ def add_task(ref: str) -> FormResult:
                 assignee=task_form.chosen_assignee(),
                 due_on=task_form.due_on.data,
                 today=local_today(),
-            )
-        except DomainError as exc:
-            database.rollback()
-            attach_error(task_form, exc)
-            status = exc.status_code
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
             flash(gettext("The task is added."), "success")
             return redirect(url_for("followups.followups", ref=ref) + "#tasks-heading")
+        status = saved.status
     participant, grant, _view = _readable(ref)
     user = acting_user()
     form = _follow_up_form(participant) if can(user, Action.FOLLOW_UP_WRITE, participant) else None
@@ -234,32 +229,26 @@ def follow_up(ref: str, item_ref: str) -> FormResult:
     status = 200
     if form is not None and request.method == "POST":
         if form.validate_on_submit():
-            try:
-                changed = ops.correct_follow_up(
+            saved = save(
+                form,
+                lambda: ops.correct_follow_up(
                     database,
                     _actor(),
                     item,
                     participant,
                     parse_version(form.version),
                     form.to_input(with_actions=False),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(
                     gettext("The correction is saved.")
-                    if changed
+                    if saved.result
                     else gettext("Nothing was changed."),
                     "success",
                 )
                 return redirect(url_for("followups.follow_up", ref=ref, item_ref=item_ref))
+            status = saved.status
         else:
             status = 400
         item = ops.get_follow_up(database, participant, item_ref)

@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
@@ -30,10 +29,9 @@ from models.access import View
 from models.accounts import Role
 from models.base import local_today
 from models.codes import Section
-from models.errors import DomainError, StaleEdit
 from models.participants import Participant
 from models.policy import Action, Actor, Grant, can, first_grant, require
-from views.common import attach_error, paginate
+from views.common import paginate, save
 from views.forms import parse_version
 from views.housing_forms import HousingForm, HousingNoteForm
 
@@ -161,16 +159,16 @@ def housing(ref: str) -> FormResult:
         valid = form.check_codes() and valid
         if valid:
             database = db()
-            try:
-                ops.record_housing(database, _actor(), participant, form.to_input(), today=_today())
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
-                database.commit()
+            saved = save(
+                form,
+                lambda: ops.record_housing(
+                    database, _actor(), participant, form.to_input(), today=_today()
+                ),
+            )
+            if saved.ok:
                 flash(gettext("The housing is recorded."), "success")
                 return redirect(url_for("housing.housing", ref=ref))
+            status = saved.status
         else:
             status = 400
     note_form = _note_form(participant, bound=False) if may_write else None
@@ -190,17 +188,15 @@ def add_note(ref: str) -> FormResult:
     valid = note_form.check_codes() and valid
     if valid:
         database = db()
-        try:
-            note = ops.log_housing_note(
+        saved = save(
+            note_form,
+            lambda: ops.log_housing_note(
                 database, _actor(), participant, note_form.to_input(), today=_today()
-            )
-        except DomainError as exc:
-            database.rollback()
-            attach_error(note_form, exc)
-            status = exc.status_code
-        else:
-            database.commit()
-            count = len(note.tasks)
+            ),
+        )
+        if saved.ok:
+            assert saved.result is not None
+            count = len(saved.result.tasks)
             flash(
                 gettext("The housing note is logged.")
                 if not count
@@ -208,6 +204,7 @@ def add_note(ref: str) -> FormResult:
                 "success",
             )
             return redirect(url_for("housing.housing", ref=ref) + "#notes-heading")
+        status = saved.status
     participant, grant, view = _readable(ref)
     return _render_page(
         participant,
@@ -254,8 +251,9 @@ def housing_item(ref: str, item_ref: str) -> FormResult:
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
         if valid:
-            try:
-                changed = ops.update_housing(
+            saved = save(
+                form,
+                lambda: ops.update_housing(
                     database,
                     _actor(),
                     participant,
@@ -263,24 +261,17 @@ def housing_item(ref: str, item_ref: str) -> FormResult:
                     parse_version(form.version),
                     form.to_input(),
                     today=_today(),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(
                     gettext("The housing is saved.")
-                    if changed
+                    if saved.result
                     else gettext("Nothing was changed."),
                     "success",
                 )
                 return redirect(url_for("housing.housing_item", ref=ref, item_ref=item_ref))
+            status = saved.status
         else:
             status = 400
         # The rollback may have expired the row; show what is stored now.
@@ -332,8 +323,9 @@ def note(ref: str, item_ref: str) -> FormResult:
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
         if valid:
-            try:
-                changed = ops.correct_housing_note(
+            saved = save(
+                form,
+                lambda: ops.correct_housing_note(
                     database,
                     _actor(),
                     participant,
@@ -341,24 +333,17 @@ def note(ref: str, item_ref: str) -> FormResult:
                     parse_version(form.version),
                     form.to_input(with_actions=False),
                     today=_today(),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(
                     gettext("The correction is saved.")
-                    if changed
+                    if saved.result
                     else gettext("Nothing was changed."),
                     "success",
                 )
                 return redirect(url_for("housing.note", ref=ref, item_ref=item_ref))
+            status = saved.status
         else:
             status = 400
         item = ops.get_note(database, participant, item_ref)

@@ -28,7 +28,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
@@ -38,12 +37,12 @@ from models.access import View, view_of
 from models.accounts import Role, User
 from models.base import utcnow
 from models.codes import CEFR_LABELS, SKILL_LABELS, CefrLevel, Country, Section, Skill
-from models.errors import N_, DomainError, StaleEdit, ValidationFailed
+from models.errors import N_, DomainError, ValidationFailed
 from models.participants import Participant, find_by_identifier, get_by_ref
 from models.plans import plan_of
 from models.policy import Action, Actor, Grant, require
 from models.rules import rule_set_for
-from views.common import attach_error
+from views.common import save
 from views.forms import parse_version
 from views.language_forms import (
     ClassForm,
@@ -191,16 +190,12 @@ def class_new() -> FormResult:
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                item = ops.create_class(database, _actor(), form.to_input())
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
-                database.commit()
+            saved = save(form, lambda: ops.create_class(database, _actor(), form.to_input()))
+            if saved.ok:
+                assert saved.result is not None
                 flash(gettext("The class is created."), "success")
-                return redirect(url_for("language.class_page", number=item.id))
+                return redirect(url_for("language.class_page", number=saved.result.id))
+            status = saved.status
         else:
             status = 400
     return render_template("language/class_form.html", form=form, item=None), status
@@ -216,22 +211,16 @@ def class_edit(number: int) -> FormResult:
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                ops.update_class(
+            saved = save(
+                form,
+                lambda: ops.update_class(
                     database, _actor(), item, parse_version(form.version), form.to_input()
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(gettext("The class is saved."), "success")
                 return redirect(url_for("language.class_page", number=item.id))
+            status = saved.status
         else:
             status = 400
     return render_template("language/class_form.html", form=form, item=item), status
@@ -305,15 +294,15 @@ def enrol(number: int) -> FormResult:
     found = find_by_identifier(database, form.identifier.data or "", country)
     if not found:
         found = find_by_identifier(database, form.identifier.data or "", Country.SWEDEN)
-    try:
+
+    def enrol_found() -> None:
         if len(found) != 1:
             raise ValidationFailed(N_NOT_FOUND, "identifier")
         ops.enrol(database, _actor(), item, found[0], form.starts_on.data, _today())
-    except DomainError as exc:
-        database.rollback()
-        attach_error(form, exc)
-        return _render_class(item, grant, form, exc.status_code)
-    database.commit()
+
+    saved = save(form, enrol_found)
+    if not saved.ok:
+        return _render_class(item, grant, form, saved.status)
     flash(gettext("The participant is enrolled."), "success")
     return redirect(url_for("language.class_page", number=item.id))
 
@@ -341,8 +330,9 @@ def enrolment(number: int, item_ref: str) -> FormResult:
             target = (
                 database.get(ops.LanguageClass, form.move_to.data) if form.move_to.data else None
             )
-            try:
-                ops.end_enrolment(
+            saved = save(
+                form,
+                lambda: ops.end_enrolment(
                     database,
                     _actor(),
                     found,
@@ -351,19 +341,12 @@ def enrolment(number: int, item_ref: str) -> FormResult:
                     reason=form.to_reason(),
                     move_to=target,
                     today=_today(),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = 404 if exc.status_code == 404 else exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(gettext("The enrolment is changed."), "success")
                 return redirect(url_for("language.class_page", number=item.id))
+            status = saved.status
         else:
             status = 400
     else:
@@ -422,8 +405,9 @@ def attendance(number: int) -> FormResult:
         if not can_register:
             abort(403)
         if form.validate_on_submit():
-            try:
-                alerted = ops.save_register(
+            saved = save(
+                form,
+                lambda: ops.save_register(
                     database,
                     _actor(),
                     item,
@@ -432,18 +416,11 @@ def attendance(number: int) -> FormResult:
                     form.to_inputs(),
                     today=_today(),
                     lesson_programme_minutes=_lesson_override(),
-                )
-                database.commit()
-            except (StaleEdit, StaleDataError):
-                database.rollback()
-                attach_error(form, StaleEdit())
-                status = 409
-            except DomainError as exc:
-                database.rollback()
-                attach_error(form, exc)
-                status = exc.status_code
-            else:
+                ),
+            )
+            if saved.ok:
                 flash(gettext("The attendance is saved."), "success")
+                alerted = saved.result
                 if alerted:
                     flash(
                         gettext(
@@ -454,6 +431,7 @@ def attendance(number: int) -> FormResult:
                         "info",
                     )
                 return redirect(url_for("language.attendance", number=item.id, on=on.isoformat()))
+            status = saved.status
         else:
             status = 400
     register = ops.register_of(database, item, on)
@@ -589,7 +567,6 @@ def _write(ref: str) -> tuple[Participant, Grant, View, Forms]:
 
 
 def _done(participant: Participant, message: str) -> BaseResponse:
-    db().commit()
     flash(message, "success")
     return redirect(url_for("language.participant_page", ref=participant.ref))
 
@@ -604,8 +581,9 @@ def estimate_add(ref: str) -> FormResult:
     status = 400
     if form.validate_on_submit():
         skill, level = form.codes()
-        try:
-            ops.add_estimate(
+        saved = save(
+            form,
+            lambda: ops.add_estimate(
                 database,
                 _actor(),
                 participant,
@@ -614,13 +592,11 @@ def estimate_add(ref: str) -> FormResult:
                 assessed_on=form.assessed_on.data,
                 comment=form.comment.data or "",
                 today=_today(),
-            )
-        except DomainError as exc:
-            database.rollback()
-            attach_error(form, exc)
-            status = exc.status_code
-        else:
+            ),
+        )
+        if saved.ok:
             return _done(participant, gettext("The estimate is recorded."))
+        status = saved.status
     return _render_participant(participant, grant, view, forms, status)
 
 
@@ -633,14 +609,15 @@ def test_add(ref: str) -> FormResult:
     form = forms.test
     status = 400
     if form.validate_on_submit():
-        try:
-            ops.add_test_result(database, _actor(), participant, form.to_input(), today=_today())
-        except DomainError as exc:
-            database.rollback()
-            attach_error(form, exc)
-            status = exc.status_code
-        else:
+        saved = save(
+            form,
+            lambda: ops.add_test_result(
+                database, _actor(), participant, form.to_input(), today=_today()
+            ),
+        )
+        if saved.ok:
             return _done(participant, gettext("The result is recorded."))
+        status = saved.status
     return _render_participant(participant, grant, view, forms, status)
 
 
@@ -653,8 +630,9 @@ def leave_add(ref: str) -> FormResult:
     form = forms.leave
     status = 400
     if form.validate_on_submit():
-        try:
-            ops.add_leave(
+        saved = save(
+            form,
+            lambda: ops.add_leave(
                 database,
                 _actor(),
                 participant,
@@ -662,13 +640,11 @@ def leave_add(ref: str) -> FormResult:
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
                 today=_today(),
-            )
-        except DomainError as exc:
-            database.rollback()
-            attach_error(form, exc)
-            status = exc.status_code
-        else:
+            ),
+        )
+        if saved.ok:
             return _done(participant, gettext("The leave is recorded."))
+        status = saved.status
     return _render_participant(participant, grant, view, forms, status)
 
 

@@ -38,7 +38,7 @@ from models.placements import (
     PlacementStatus,
 )
 from models.policy import Action, Actor, Grant, require
-from views.common import attach_error, paginate
+from views.common import paginate, save
 from views.forms import parse_version
 from views.placement_forms import EvaluationForm, PlacementForm, VersionForm
 
@@ -126,22 +126,13 @@ def _placement_form(participant: Participant) -> PlacementForm:
 
 def _submit(form: Any, operation: Any, success: str) -> tuple[bool, int]:
     """Run one operation for a submitted form: (saved, status)."""
-    database = db()
     valid = form.validate_on_submit()
     valid = form.check_codes() and valid
     if not valid:
         return False, 400
-    try:
-        operation()
-        database.commit()
-    except (StaleEdit, StaleDataError):
-        database.rollback()
-        attach_error(form, StaleEdit())
-        return False, 409
-    except DomainError as exc:
-        database.rollback()
-        attach_error(form, exc)
-        return False, exc.status_code
+    saved = save(form, operation)
+    if not saved.ok:
+        return False, saved.status
     flash(success, "success")
     return True, 200
 

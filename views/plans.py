@@ -25,7 +25,6 @@ from flask import (
 )
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
@@ -47,10 +46,10 @@ from models.codes import (
     Section,
     Skill,
 )
-from models.errors import N_, DomainError, NotFound, StaleEdit
+from models.errors import N_, DomainError, NotFound
 from models.participants import Participant
 from models.policy import Action, Actor, Grant, require
-from views.common import attach_error, paginate
+from views.common import Saved, paginate, save
 from views.forms import parse_version
 from views.participant_forms import language_name
 from views.plan_forms import (
@@ -171,15 +170,12 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _fail(form: Any, exc: DomainError) -> int:
-    db().rollback()
-    if isinstance(exc, NotFound):
+def _refused(saved: Saved[Any]) -> int:
+    """The status to answer a refused save with; a NotFound (the only 404 error) answers
+    with the error page, not the form."""
+    if saved.status == 404:
         abort(404)
-    if isinstance(exc, StaleEdit):
-        attach_error(form, StaleEdit())
-        return 409
-    attach_error(form, exc)
-    return exc.status_code
+    return saved.status
 
 
 def _summary(participant: Participant, plan: ops.Plan, today: date) -> dict[str, Any]:
@@ -315,8 +311,9 @@ def plan_edit(ref: str) -> FormResult:
         form.version.data = str(current.version if current else 0)
         _audit_read(participant, grant, "plan.read", "plan")
     elif form.validate_on_submit():
-        try:
-            version = ops.save_plan(
+        saved = save(
+            form,
+            lambda: ops.save_plan(
                 database,
                 _actor(),
                 participant,
@@ -325,18 +322,16 @@ def plan_edit(ref: str) -> FormResult:
                 reason=form.reason.data or "",
                 today=today,
                 review_months=_review_months(),
-            )
-        except (StaleEdit, StaleDataError):
-            status = _fail(form, StaleEdit())
-        except DomainError as exc:
-            status = _fail(form, exc)
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
+            assert saved.result is not None
             flash(
-                gettext("Version %(number)d of the plan is saved.", number=version.number),
+                gettext("Version %(number)d of the plan is saved.", number=saved.result.number),
                 "success",
             )
             return redirect(url_for("plans.plan", ref=ref))
+        status = _refused(saved)
     else:
         status = 400
     return render_template(
@@ -366,8 +361,9 @@ def element_new(ref: str) -> FormResult:
         form.end_on.data = current.planned_end_on
         _audit_read(participant, grant, "plan.read", "plan")
     elif form.validate_on_submit():
-        try:
-            ops.add_element(
+        saved = save(
+            form,
+            lambda: ops.add_element(
                 database,
                 _actor(),
                 participant,
@@ -375,15 +371,12 @@ def element_new(ref: str) -> FormResult:
                 form.to_input(),
                 reason=form.reason.data or "",
                 today=_today(),
-            )
-        except (StaleEdit, StaleDataError):
-            status = _fail(form, StaleEdit())
-        except DomainError as exc:
-            status = _fail(form, exc)
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
             flash(gettext("The element is added; a new version of the plan is saved."), "success")
             return redirect(url_for("plans.plan", ref=ref))
+        status = _refused(saved)
     else:
         status = 400
     return render_template(
@@ -420,8 +413,9 @@ def element_edit(ref: str, item_ref: str) -> FormResult:
         remove_form.version.data = str(element.version)
         _audit_read(participant, grant, "plan.read", "plan")
     elif form.validate_on_submit():
-        try:
-            version = ops.update_element(
+        saved = save(
+            form,
+            lambda: ops.update_element(
                 database,
                 _actor(),
                 participant,
@@ -430,20 +424,17 @@ def element_edit(ref: str, item_ref: str) -> FormResult:
                 form.to_input(),
                 reason=form.reason.data or "",
                 today=_today(),
-            )
-        except (StaleEdit, StaleDataError):
-            status = _fail(form, StaleEdit())
-        except DomainError as exc:
-            status = _fail(form, exc)
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
             flash(
                 gettext("The element is changed; a new version of the plan is saved.")
-                if version
+                if saved.result
                 else gettext("Nothing was changed."),
                 "success",
             )
             return redirect(url_for("plans.plan", ref=ref))
+        status = _refused(saved)
     else:
         status = 400
     if request.method == "POST":
@@ -470,8 +461,9 @@ def element_remove(ref: str, item_ref: str) -> FormResult:
     remove_form = RemoveElementForm(prefix="remove")
     status = 400
     if remove_form.validate_on_submit():
-        try:
-            ops.remove_element(
+        saved = save(
+            remove_form,
+            lambda: ops.remove_element(
                 database,
                 _actor(),
                 participant,
@@ -479,15 +471,12 @@ def element_remove(ref: str, item_ref: str) -> FormResult:
                 parse_version(remove_form.version),
                 reason=remove_form.reason.data or "",
                 today=_today(),
-            )
-        except (StaleEdit, StaleDataError):
-            status = _fail(remove_form, StaleEdit())
-        except DomainError as exc:
-            status = _fail(remove_form, exc)
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
             flash(gettext("The element is removed; a new version of the plan is saved."), "success")
             return redirect(url_for("plans.plan", ref=ref))
+        status = _refused(saved)
         element = ops.element_by_ref(database, participant, item_ref)
     form = ElementForm(formdata=None, units=_provider_units())
     form.version.data = str(element.version)
@@ -615,8 +604,9 @@ def agree(ref: str, number: int) -> FormResult:
         form.language.data = participant.interpreter_language or ""
         _audit_read(participant, grant, "plan.version_read", "plan")
     elif form.validate_on_submit():
-        try:
-            ops.mark_agreed(
+        saved = save(
+            form,
+            lambda: ops.mark_agreed(
                 database,
                 _actor(),
                 participant,
@@ -626,13 +616,12 @@ def agree(ref: str, number: int) -> FormResult:
                 language=form.language.data or "",
                 today=_today(),
                 review_months=_review_months(),
-            )
-        except DomainError as exc:
-            status = _fail(form, exc)
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
             flash(gettext("The version is marked as agreed with the participant."), "success")
             return redirect(url_for("plans.version", ref=ref, number=number))
+        status = _refused(saved)
     else:
         status = 400
     return render_template(
@@ -656,8 +645,9 @@ def review(ref: str) -> FormResult:
         form.reviewed_on.data = _today()
         _audit_read(participant, grant, "plan.read", "plan")
     elif form.validate_on_submit():
-        try:
-            ops.record_review(
+        saved = save(
+            form,
+            lambda: ops.record_review(
                 database,
                 _actor(),
                 participant,
@@ -666,15 +656,12 @@ def review(ref: str) -> FormResult:
                 note=form.note.data or "",
                 today=_today(),
                 review_months=_review_months(),
-            )
-        except (StaleEdit, StaleDataError):
-            status = _fail(form, StaleEdit())
-        except DomainError as exc:
-            status = _fail(form, exc)
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
             flash(gettext("The review is recorded."), "success")
             return redirect(url_for("plans.plan", ref=ref))
+        status = _refused(saved)
     else:
         status = 400
     return render_template(
@@ -889,23 +876,21 @@ def mapping_edit(ref: str) -> FormResult:
                 level.data = cefr.value
         _audit_read(participant, grant, "competence_mapping.read", "competence_mapping")
     elif form.validate_on_submit():
-        try:
-            ops.save_mapping(
+        saved = save(
+            form,
+            lambda: ops.save_mapping(
                 database,
                 _actor(),
                 participant,
                 parse_version(form.revision),
                 form.to_input(),
                 today=_today(),
-            )
-        except (StaleEdit, StaleDataError):
-            status = _fail(form, StaleEdit())
-        except DomainError as exc:
-            status = _fail(form, exc)
-        else:
-            database.commit()
+            ),
+        )
+        if saved.ok:
             flash(gettext("The competence mapping is saved."), "success")
             return redirect(url_for("plans.mapping", ref=ref))
+        status = _refused(saved)
     else:
         status = 400
     return render_template(
@@ -928,14 +913,16 @@ def guidance_new(ref: str) -> FormResult:
         form.given_on.data = _today()
         _audit_read(participant, grant, "participant.read", "identity")
     elif form.validate_on_submit():
-        try:
-            ops.add_guidance(database, _actor(), participant, form.to_input(), today=_today())
-        except DomainError as exc:
-            status = _fail(form, exc)
-        else:
-            database.commit()
+        saved = save(
+            form,
+            lambda: ops.add_guidance(
+                database, _actor(), participant, form.to_input(), today=_today()
+            ),
+        )
+        if saved.ok:
             flash(gettext("The career guidance is saved."), "success")
             return redirect(url_for("plans.mapping", ref=ref))
+        status = _refused(saved)
     else:
         status = 400
     return render_template(
