@@ -305,35 +305,39 @@ def staff_who_may_read(session: Session, participant: Participant) -> list[User]
     The same answer as `require(user, PARTICIPANT_READ, participant)` for each member
     of the unit (assigned advisors, the unit's leaders, an active break-the-glass grant;
     only the primary advisor under restriction), for lists such as "who may be given
-    a task": calling the policy per user would cost queries per user.
+    a task": calling the policy per user would cost queries per user. Built from small
+    candidate sets (the unit's leaders, the two advisors, the grant holders), so it
+    does not grow with the number of users.
     """
     from models.accounts import Membership
 
-    member = (
-        select(Membership.id)
-        .join(Unit, Unit.id == Membership.unit_id)
-        .where(
-            Membership.user_id == User.id,
-            Membership.unit_id == participant.unit_id,
-            Unit.is_active.is_(True),
-        )
-    )
-    advisor = member.where(Membership.role == Role.ADVISOR).exists()
-    leader = member.where(Membership.role == Role.LEADER).exists()
-    if participant.is_restricted:
-        allowed = and_(User.id == participant.primary_advisor_id, advisor)
-    else:
-        glass = exists(
-            select(BreakGlassGrant.id).where(
-                BreakGlassGrant.participant_id == participant.id,
-                BreakGlassGrant.user_id == User.id,
-                BreakGlassGrant.expires_at > utcnow(),
+    def members(role: Role) -> Select[Any]:
+        return (
+            select(Membership.user_id)
+            .join(Unit, Unit.id == Membership.unit_id)
+            .where(
+                Membership.unit_id == participant.unit_id,
+                Membership.role == role,
+                Unit.is_active.is_(True),
             )
         )
+
+    advisors = members(Role.ADVISOR)
+    if participant.is_restricted:
+        if participant.primary_advisor_id is None:
+            return []
+        allowed = and_(User.id == participant.primary_advisor_id, User.id.in_(advisors))
+    else:
+        leaders = members(Role.LEADER)
+        assigned = list(participant.advisor_ids())
+        glass = select(BreakGlassGrant.user_id).where(
+            BreakGlassGrant.participant_id == participant.id,
+            BreakGlassGrant.expires_at > utcnow(),
+        )
         allowed = or_(
-            and_(User.id.in_(list(participant.advisor_ids()) or [-1]), advisor),
-            leader,
-            and_(glass, or_(advisor, leader)),
+            User.id.in_(leaders),
+            and_(User.id.in_(assigned), User.id.in_(advisors)) if assigned else false(),
+            and_(User.id.in_(glass), User.id.in_(advisors)),
         )
     return list(
         session.scalars(

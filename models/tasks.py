@@ -83,6 +83,8 @@ class Task(Referenced, Versioned, Base):
     __table_args__ = (
         Index("ix_tasks_assignee_open", "assignee_id", "done_at", "due_on"),
         Index("ix_tasks_participant_open", "participant_id", "done_at", "due_on"),
+        # "Tasks you set for others" on My tasks (a seq scan of 200k tasks without it).
+        Index("ix_tasks_creator_open", "created_by_id", "done_at", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

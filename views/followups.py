@@ -22,6 +22,7 @@ from models import followups as ops
 from models import participants as records
 from models import tasks as task_ops
 from models.access import View
+from models.accounts import User
 from models.base import LOCAL_ZONE, local_today, utcnow
 from models.codes import FOLLOW_UP_KIND_LABELS, Section
 from models.participants import Participant
@@ -68,18 +69,26 @@ def _labels() -> dict[str, Any]:
     }
 
 
+def _assignees(participant: Participant) -> list[User]:
+    """Who may be given a task about the participant; looked up once per request (the
+    page has two forms that list them)."""
+    cache: dict[int, list[User]] = g.setdefault("assignees", {})
+    if participant.id not in cache:
+        cache[participant.id] = task_ops.assignee_candidates(db(), participant)
+    return cache[participant.id]
+
+
 def _follow_up_form(participant: Participant, formdata: Any = None) -> FollowUpForm:
-    database = db()
     kwargs: dict[str, Any] = {} if formdata is None else {"formdata": formdata}
     return FollowUpForm(
-        attendee_choices=ops.attendee_candidates(database, participant),
-        assignee_choices=task_ops.assignee_candidates(database, participant),
+        attendee_choices=ops.attendee_candidates(db(), participant),
+        assignee_choices=_assignees(participant),
         **kwargs,
     )
 
 
 def _task_form(participant: Participant) -> TaskForm:
-    return TaskForm(assignee_choices=task_ops.assignee_candidates(db(), participant))
+    return TaskForm(assignee_choices=_assignees(participant))
 
 
 def _render_list(
