@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -57,6 +59,23 @@ MAX_IDENTIFIER = 20
 def _choices(labels: dict[Any, str], blank: Any = None) -> list[SelectChoice]:
     head = [SelectChoice("", blank)] if blank is not None else []
     return head + [SelectChoice(str(value.value), _l(label)) for value, label in labels.items()]
+
+
+def _register_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
+    """The register's two code lists, translated once per request: a class of 25 renders
+    them 25 times each, and lazy labels would be translated again for every option."""
+    cached: tuple[list[SelectChoice], list[SelectChoice]] | None = g.get("register_choices")
+    if cached is None:
+        cached = (
+            [
+                SelectChoice(v.value, gettext(label))
+                for v, label in ATTENDANCE_STATUS_LABELS.items()
+            ],
+            [SelectChoice("", gettext("— no reason —"))]
+            + [SelectChoice(v.value, gettext(label)) for v, label in ABSENCE_REASON_LABELS.items()],
+        )
+        g.register_choices = cached
+    return cached
 
 
 def _plain(values: list[Any], blank: Any) -> list[SelectChoice]:
@@ -204,8 +223,7 @@ class AttendanceEntryForm(BaseForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.status.choices = _choices(ATTENDANCE_STATUS_LABELS)
-        self.reason.choices = _choices(ABSENCE_REASON_LABELS, _l("— no reason —"))
+        self.status.choices, self.reason.choices = _register_choices()
 
     def to_input(self) -> AttendanceInput:
         return AttendanceInput(
