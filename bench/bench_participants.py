@@ -588,10 +588,10 @@ def bench_size(size: int, args: argparse.Namespace) -> SizeResult:
                     "2",
                     "--follow-ups",
                     "5",
-                    # Classes of 25 for everyone in the programme, 8 weeks of attendance
-                    # (about 2M rows at 100k participants).
+                    # Classes of 25 for everyone in the programme (~39% of the seeded
+                    # participants), 13 weeks of attendance: about 2M rows at 100k.
                     "--attendance-weeks",
-                    "8",
+                    "13",
                 ],
                 env,
                 stdin=password + "\n",
