@@ -71,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         housing,
         language,
         main,
+        outcomes,
         participants,
         placements,
         plans,
@@ -94,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         placements.bp,
         employers.bp,
         unit.bp,
+        outcomes.bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "PAGE_SIZE": 25,
+    # Outcome figures: a cell counting fewer persons than this is hidden.
+    "SMALL_CELL_THRESHOLD": 5,
     # Participant record
     "ALLOW_SYNTHETIC_IDS": False,  # accept Skatteetaten/NAV synthetic test numbers (test sites)
     "BREAK_GLASS_HOURS": 2,

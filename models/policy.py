@@ -61,6 +61,8 @@ class Action(enum.StrEnum):
     # The employer register shared by a unit.
     EMPLOYER_READ = "employer_read"
     EMPLOYER_MANAGE = "employer_manage"
+    # The unit's outcome figures and their exports (no personal data).
+    OUTCOMES_READ = "outcomes_read"
 
 
 # Which roles may perform an action at all (before any object scope applies).
@@ -94,6 +96,7 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.PLACEMENT_WRITE: frozenset({Role.ADVISOR}),
     Action.EMPLOYER_READ: frozenset({Role.ADVISOR, Role.LEADER}),
     Action.EMPLOYER_MANAGE: frozenset({Role.ADVISOR, Role.LEADER}),
+    Action.OUTCOMES_READ: frozenset({Role.LEADER}),
 }
 
 

@@ -86,6 +86,13 @@ RULES: dict[str, tuple[str, dict[str, int]]] = {
     "participants.override_revoke": ("POST", record({"advisor": 404})),
     "unit.break_glass_review": ("GET", record({"leader": 200})),
     "unit.break_glass_reviewed": ("POST", record({"leader": 302})),
+    # Outcome figures: leaders only; the matrix's leader leads the unit it reads.
+    "outcomes.index": ("GET", record({"leader": 200})),
+    "outcomes.export_csv": ("GET", record({"leader": 200})),
+    "outcomes.export_xlsx": ("GET", record({"leader": 200})),
+    "unit.dashboard": ("GET", record({"leader": 200})),
+    "unit.reassign": ("GET", record({"leader": 200})),
+    "unit.audit": ("GET", record({"leader": 200})),
     **PLAN_RULES,
     **FOLLOW_UP_RULES,
     **DECISION_RULES,
