@@ -178,7 +178,7 @@ def load_participants() -> int:
 def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool) -> None:
     from app import create_app
     from app.database import db, services
-    from app.demo_casework import load_casework
+    from app.demo_casework import load_casework, load_endings
     from app.demo_language import load_language
     from app.demo_services import load_services
     from app.migrate import bootstrap, upgrade
@@ -214,6 +214,7 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
         loaded = load_participants()
         today = local_today()
         stories = load_casework(db(), today) if loaded else 0
+        ended = load_endings(db(), today) if loaded else 0
         enrolled = load_language(db(), today) if loaded else 0
         served = load_services(db(), today) if loaded else 0
         db().commit()
@@ -232,6 +233,8 @@ def demo(host: str, port: int, password: str | None, reset: bool, no_serve: bool
         click.echo(f"Loaded {loaded} made-up participants with synthetic ID numbers.")
     if stories:
         click.echo(f"Wrote plans, follow-ups, tasks and decisions for {stories} of them.")
+    if ended:
+        click.echo(f"Ended the programme of {ended} more, for the outcome figures.")
     if enrolled:
         click.echo(f"Enrolled {enrolled} of them in a language class with attendance.")
     if served:

@@ -281,3 +281,63 @@ def load_casework(session: Session, today: date) -> int:
         except DomainError:
             continue  # a made-up story the rules refuse: the others still load
     return done
+
+
+DEMO_SECOND_ADVISOR = "advisor2@demo.veiviser.no"
+ENDINGS = (
+    (ProgrammeEndKind.COMPLETED, ProgrammeEndReason.WORK, MainActivity.WORK),
+    (ProgrammeEndKind.COMPLETED, ProgrammeEndReason.EDUCATION, MainActivity.EDUCATION),
+    (ProgrammeEndKind.COMPLETED, ProgrammeEndReason.GOAL_REACHED, MainActivity.WORK),
+    (ProgrammeEndKind.COMPLETED, ProgrammeEndReason.MAX_LENGTH, MainActivity.JOB_SEEKING),
+    (ProgrammeEndKind.INTERRUPTED, ProgrammeEndReason.MOVED, MainActivity.UNKNOWN),
+    (ProgrammeEndKind.COMPLETED, ProgrammeEndReason.WORK, MainActivity.WORK_AND_EDUCATION),
+    (ProgrammeEndKind.STOPPED, ProgrammeEndReason.ABSENCE, MainActivity.OTHER),
+)
+
+
+def load_endings(session: Session, today: date, count: int = 14) -> int:
+    """Programme ends spread over the last months for the second demo advisor's
+    participants, so the leader's outcome figures have cells above the small-cell limit.
+    Returns how many ended; does nothing when that advisor has an ended programme."""
+    from models.decisions import ProgrammeEnd
+
+    advisor = session.scalar(select(User).where(User.email == DEMO_SECOND_ADVISOR))
+    if advisor is None:
+        return 0
+    ended_before = session.scalar(
+        select(ProgrammeEnd.id)
+        .join(Participant, Participant.id == ProgrammeEnd.participant_id)
+        .where(Participant.primary_advisor_id == advisor.id)
+        .limit(1)
+    )
+    if ended_before is not None:
+        return 0
+    participants = session.scalars(
+        select(Participant)
+        .where(
+            Participant.primary_advisor_id == advisor.id,
+            Participant.status.in_((ParticipantStatus.ACTIVE, ParticipantStatus.ON_LEAVE)),
+            Participant.programme_start_on.is_not(None),
+        )
+        .order_by(Participant.id)
+        .limit(count)
+    )
+    actor = Actor(advisor)
+    done = 0
+    for index, participant in enumerate(participants):
+        kind, reason, activity = ENDINGS[index % len(ENDINGS)]
+        start = participant.programme_start_on or today
+        ended_on = max(start, today - timedelta(days=20 + 19 * index))
+        try:
+            with session.begin_nested():
+                end_programme(
+                    session,
+                    actor,
+                    participant,
+                    EndInput(ended_on=ended_on, kind=kind, reason=reason, activity_after=activity),
+                    today=today,
+                )
+            done += 1
+        except DomainError:
+            continue  # a made-up ending the rules refuse: the others still load
+    return done

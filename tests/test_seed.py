@@ -249,6 +249,7 @@ def test_demo_loads_participants_once(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "Wrote plans, follow-ups, tasks and decisions for 10 of them." in first.output
     assert "Enrolled 10 of them in a language class with attendance." in first.output
     assert "Recorded housing and work placements for 6 of them." in first.output
+    assert "Ended the programme of 12 more, for the outcome figures." in first.output
     again = runner.invoke(cli, ["demo", "--no-serve", "--password", PASSWORD])
     assert again.exit_code == 0, again.output
     assert "Wrote plans" not in again.output

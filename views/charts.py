@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-WIDTH = 560
+WIDTH = 640
 BAR_HEIGHT = 22
 GAP = 10
-LEFT = 170  # room for the row labels
+LEFT = 250  # room for the row labels (up to 30 characters)
 RIGHT = 60  # room for the value after the bar
 TOP = 10
 
