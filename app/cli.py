@@ -323,10 +323,10 @@ def retention_group() -> None:
 @with_appcontext
 def retention_run(dry_run: bool, years: int | None) -> None:
     from models import retention
-    from models.base import utcnow
+    from models.base import local_today
     from models.policy import Actor
 
-    today = utcnow().date()
+    today = local_today()
     chosen = retention.candidates(db(), today, years)
     if dry_run:
         click.echo(f"Dry run: {len(chosen)} participant(s) would be anonymised.")

@@ -45,7 +45,7 @@ from sqlalchemy import Table, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from models.accounts import Membership, Role, Unit, UnitKind, User
-from models.base import new_ref, utcnow
+from models.base import local_today, new_ref, utcnow
 from models.codes import Country, ParticipantStatus, PermitCategory, Sex
 from models.crypto import Encrypted, KeyRing, keyring_of
 from models.participants import (
@@ -933,7 +933,7 @@ def seed_command(
     started = time.perf_counter()
     session = db()
     rng = random.Random(random_seed)  # noqa: S311 - made-up data, not secrets
-    today = utcnow().date()
+    today = local_today()
     per_unit = math.ceil(participant_count / unit_count)
     units, users = create_staff(
         session,

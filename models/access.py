@@ -25,7 +25,7 @@ from sqlalchemy import ForeignKey, Select, String, and_, exists, false, or_, sel
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.accounts import Role, Unit, User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, local_today, utcnow
 from models.codes import CONSENTABLE_SECTIONS, Section
 from models.crypto import Encrypted, Referenced, Sealed
 from models.errors import N_, NotFound, ValidationFailed
@@ -242,7 +242,7 @@ def _participant_rule(user: User, action: Action, participant: Any) -> Grant | N
         if class_unit is not None:
             return Grant(Role.TEACHER, class_unit, via="class")
     if action in (Action.PARTICIPANT_READ, Action.PARTICIPANT_LIST):
-        today = utcnow().date()
+        today = local_today()
         for partner_unit in sorted(user.unit_ids(Role.PARTNER)):
             if any(
                 c.partner_unit_id == partner_unit
@@ -363,7 +363,7 @@ class View:
 def view_of(session: Session, user: User, participant: Participant, grant: Grant) -> View:
     """The sections `grant` opens. Call after `require()` has produced the grant."""
     if grant.via == "consent":
-        today = utcnow().date()
+        today = local_today()
         shared: set[Section] = set()
         for consent in active_consents(session, participant, today):
             if consent.partner_unit_id == grant.unit_id:

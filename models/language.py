@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.accounts import Role, Unit, User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, local_today, utcnow
 from models.codes import CefrLevel, Country, Skill
 from models.crypto import Encrypted, Referenced, Sealed
 from models.deadlines import Due, frozen_params, register_provider
@@ -463,7 +463,7 @@ def teacher_class_unit(session: Session, user: User, participant: Participant) -
     teacher_units = user.unit_ids(Role.TEACHER)
     if not teacher_units or participant.id is None:
         return None
-    today = utcnow().date()
+    today = local_today()
     return session.scalar(
         select(LanguageClass.unit_id)
         .join(Enrolment, Enrolment.class_id == LanguageClass.id)

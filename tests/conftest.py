@@ -26,7 +26,7 @@ from app.database import services
 from app.migrate import bootstrap, upgrade
 from models import sessions as server_sessions
 from models.accounts import Membership, Role, Unit, UnitKind, User, hash_password
-from models.base import utcnow
+from models.base import local_today, utcnow
 
 PASSWORD = "lilla ekorn hopper over gjerdet"
 TEST_DATABASE_URL = os.environ.get("VEIVISER_TEST_DATABASE_URL")
@@ -224,7 +224,7 @@ def make_participant(db_session: Session, make_unit: Callable[..., Unit]) -> Cal
         participant.search_name = fold_name(f"{given_name} {family_name}")
         db_session.add(participant)
         db_session.flush()
-        refresh_deadlines(participant, utcnow().date())
+        refresh_deadlines(participant, local_today())
         db_session.commit()
         return participant
 
@@ -297,7 +297,7 @@ def url_for_endpoint(
         participant_id=participant.id,
         partner_unit_id=partner_unit.id,
         sections="plan",
-        valid_from=utcnow().date(),
+        valid_from=local_today(),
     )
     grant = BreakGlassGrant(
         user_id=owner.id,

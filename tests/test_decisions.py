@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from models import decisions as ops
 from models.access import Consent
 from models.audit import AuditEvent
-from models.base import utcnow
+from models.base import local_today
 from models.codes import AppealOutcome, DecisionType
 from models.deadlines import DueStatus, deadlines_for
 from models.decisions import AppealStatus, Decision, DecisionInput
@@ -354,7 +354,7 @@ def test_partner_needs_consent_to_decisions(
         participant_id=participant.id,
         partner_unit_id=partner_unit.id,
         sections="plan",
-        valid_from=utcnow().date(),
+        valid_from=local_today(),
     )
     db_session.add(consent)
     db_session.commit()

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from models.base import utcnow
+from models.base import local_today
 from models.codes import Country
 from models.errors import NotFound, StaleEdit, ValidationFailed
 from models.placements import (
@@ -36,7 +36,7 @@ from models.placements import (
 from models.policy import Actor
 from tests.conftest import csrf_token, log_in
 
-TODAY = utcnow().date()
+TODAY = local_today()
 NO_VALID = "988077917"  # a well-formed Norwegian organisasjonsnummer
 SE_VALID = "5560360793"  # a well-formed Swedish organisationsnummer
 

@@ -14,7 +14,7 @@ from models import housing as ops
 from models.access import Consent
 from models.accounts import Role
 from models.audit import AuditEvent
-from models.base import local_today, utcnow
+from models.base import local_today
 from models.housing import Housing, HousingInput, HousingNote, HousingType
 from models.policy import Actor
 from models.tasks import Task
@@ -201,7 +201,7 @@ def _consent(db_session: Any, participant: Any, unit: Any, sections: str) -> Non
             participant_id=participant.id,
             partner_unit_id=unit.id,
             sections=sections,
-            valid_from=utcnow().date(),
+            valid_from=local_today(),
         )
     )
     db_session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from models import language as ops
 from models.accounts import UnitKind
-from models.base import utcnow
+from models.base import local_today, utcnow
 from models.codes import CefrLevel, Country, Skill
 from models.deadlines import deadlines_for
 from models.errors import NotFound, StaleEdit, ValidationFailed
@@ -23,7 +23,7 @@ SE_RULES = rule_set_for(Country.SWEDEN, date(2026, 1, 1))
 
 
 def today() -> date:
-    return utcnow().date()
+    return local_today()
 
 
 @pytest.fixture

@@ -14,14 +14,14 @@ from sqlalchemy import func, select
 from models import language as ops
 from models.accounts import UnitKind
 from models.audit import AuditEvent
-from models.base import utcnow
+from models.base import local_today
 from models.codes import CefrLevel, Skill
 from models.policy import Actor
 from tests.conftest import csrf_token, log_in, norwegian_id, post_form
 
 
 def today() -> date:
-    return utcnow().date()
+    return local_today()
 
 
 @pytest.fixture

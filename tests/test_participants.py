@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from app.database import services
 from models.access import BreakGlassGrant, Consent
 from models.audit import AuditEvent
-from models.base import utcnow
+from models.base import local_today, utcnow
 from models.participants import Participant
 from tests.conftest import (
     _fresh_database,
@@ -202,7 +202,7 @@ def test_partner_sees_only_consented_sections(
             "partner_unit": str(nav.id),
             "sections": ["language"],
             "purpose": "Plan job training",
-            "valid_from": utcnow().date().isoformat(),
+            "valid_from": local_today().isoformat(),
             "valid_to": "",
         },
     )
@@ -227,7 +227,7 @@ def test_consent_expires(
     _home, nav, _advisor, partner, participant = _consent_setup(
         make_user, make_unit, make_participant
     )
-    today = utcnow().date()
+    today = local_today()
     db_session.add(
         Consent(
             participant_id=participant.id,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models.access import Consent
 from models.audit import AuditEvent
-from models.base import utcnow
+from models.base import local_today
 from models.codes import EndGoal, PlanElementType
 from models.errors import NotFound, StaleEdit, ValidationFailed
 from models.placements import (
@@ -37,7 +37,7 @@ from models.plans import PlanElement, PlanInput, plan_of, save_plan
 from models.policy import Actor
 from tests.conftest import csrf_token, log_in
 
-TODAY = utcnow().date()
+TODAY = local_today()
 GOALS = "Lære kassesystemet\nSnakke norsk med kunder"
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from models import plans as ops
 from models.access import Consent
 from models.audit import AuditEvent
-from models.base import utcnow
+from models.base import local_today
 from models.codes import PlanElementType
 from models.policy import Actor
 from tests.conftest import csrf_token, log_in, post_form
@@ -159,7 +159,7 @@ def test_elements_history_diff_and_agreement(client: Any, db_session: Any, case:
     agree = post_form(
         client,
         f"{case.url}/plan/versions/4/agree",
-        {"agreed_on": utcnow().date().isoformat(), "interpreter_used": "y", "language": "ar"},
+        {"agreed_on": local_today().isoformat(), "interpreter_used": "y", "language": "ar"},
     )
     assert agree.status_code == 302
     version = client.get(f"{case.url}/plan/versions/4").get_data(as_text=True)
@@ -266,7 +266,7 @@ def test_readers_see_the_plan_but_cannot_write(
                 participant_id=case.participant.id,
                 partner_unit_id=partner_unit.id,
                 sections="plan",
-                valid_from=utcnow().date(),
+                valid_from=local_today(),
             )
         )
         db_session.commit()
@@ -287,7 +287,7 @@ def test_partner_without_plan_consent_gets_404(
             participant_id=case.participant.id,
             partner_unit_id=partner_unit.id,
             sections="housing",
-            valid_from=utcnow().date(),
+            valid_from=local_today(),
         )
     )
     db_session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from models import plans as ops
 from models.audit import AuditEvent
-from models.base import utcnow
+from models.base import local_today
 from models.codes import CefrLevel, ElementStatus, EndGoal, PlanElementType, Skill
 from models.deadlines import deadlines_for
 from models.errors import Forbidden, NotFound, StaleEdit, ValidationFailed
@@ -402,7 +402,7 @@ def test_diff_shows_exactly_the_changed_fields(setting: Any) -> None:
 
 def test_agreed_version_is_unchanged_after_later_edits(setting: Any) -> None:
     first = save(setting)
-    now = utcnow().date()  # an agreement is dated no earlier than the version
+    now = local_today()  # an agreement is dated no earlier than the version
     ops.mark_agreed(
         setting.session,
         setting.actor,

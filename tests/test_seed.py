@@ -22,7 +22,7 @@ from app.cli import cli
 from app.seed import EMAIL_DOMAIN, PersonFactory, synthetic_national_id
 from models.accounts import Membership, Role, Unit, User
 from models.audit import AuditEvent
-from models.base import utcnow
+from models.base import local_today, utcnow
 from models.codes import Country
 from models.errors import ValidationFailed
 from models.identity import IdKind, parse_national_id
@@ -106,7 +106,7 @@ def test_seeded_participants_decrypt_and_are_found_by_their_numbers(
     national_ids = json.loads(ids_file.read_text())
     participants = _participants_of(db_session, {u["unit"] for u in users})
     assert len(participants) == 30
-    today = utcnow().date()
+    today = local_today()
     for participant in participants:
         assert participant.given_name and participant.family_name
         assert participant.search_name == fold_name(
@@ -183,7 +183,7 @@ def test_seed_refuses_a_weak_password(app: Flask, db_session: Session) -> None:
 def test_synthetic_people_pass_the_registration_rules() -> None:
     """Would the registration form accept every generated person (with synthetic IDs on),
     and refuse their numbers on a production site? Yes, and yes."""
-    today = utcnow().date()
+    today = local_today()
     factory = PersonFactory(random.Random(7), today)
     origins_seen = set()
     for _ in range(400):

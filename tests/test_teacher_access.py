@@ -12,7 +12,7 @@ from flask import Flask, url_for
 from models import language as ops
 from models.access import view_of
 from models.accounts import UnitKind
-from models.base import utcnow
+from models.base import local_today
 from models.codes import CefrLevel, Section
 from models.policy import Action, Actor, require
 from tests.conftest import csrf_token, log_in
@@ -29,7 +29,7 @@ def school(db_session: Any, make_unit: Any, make_user: Any, make_participant: An
     teacher = make_user("teacher", centre)
     stranger = make_user("teacher", centre)
     participant = make_participant()
-    today = utcnow().date()
+    today = local_today()
     item = ops.create_class(
         db_session,
         Actor(teacher),
@@ -139,7 +139,7 @@ def test_teacher_of_another_class_gets_404(client: Any, db_session: Any, school:
 
 def test_access_ends_with_the_enrolment(client: Any, db_session: Any, school: Any) -> None:
     """When the participant leaves the class, does the teacher lose access? Yes."""
-    today = utcnow().date()
+    today = local_today()
     enrolment = school["enrolment"]
     enrolment.ends_on = today - timedelta(days=1)
     enrolment.starts_on = today - timedelta(days=2)

@@ -5,7 +5,7 @@ Administrators manage accounts and the system; these pages hold no participant d
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -29,8 +29,8 @@ from models.accounts import (
 )
 from models.crypto import KEY_PURPOSE_LABELS, KEY_STATUS_LABELS, DataKey
 from models.errors import DomainError, StaleEdit
-from models.policy import Action, Actor, require, scoped
-from views.common import attach_error, paginate
+from models.policy import Action, require, scoped
+from views.common import acting_actor, attach_error, paginate
 from views.forms import (
     EmptyForm,
     NewUserForm,
@@ -44,10 +44,6 @@ from views.forms import (
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 FormResult = str | BaseResponse | tuple[str, int]
-
-
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
 
 
 def _unit_choices(active_only: bool = True) -> list[tuple[int, str]]:
@@ -103,7 +99,7 @@ def user_new() -> FormResult:
         try:
             created = ops.create_user(
                 db(),
-                _actor(),
+                acting_actor(),
                 email=form.email.data or "",
                 display_name=form.display_name.data or "",
                 password=form.password.data or "",
@@ -138,7 +134,7 @@ def user_edit(ref: str) -> FormResult:
         try:
             ops.update_user(
                 database,
-                _actor(),
+                acting_actor(),
                 user,
                 parse_version(form.version),
                 email=form.email.data or "",
@@ -189,7 +185,7 @@ def _user_action(ref: str, action: str, membership_id: int | None = None) -> For
     database = db()
     user = get_user_by_ref(database, ref)
     require(acting_user(), Action.ADMINISTER_USERS, user)
-    actor = _actor()
+    actor = acting_actor()
     user_form = UserForm(obj=user, formdata=None)
     user_form.version.data = str(user.version)
     membership_form = UnitRoleForm(unit_choices=_unit_choices(), prefix="m")
@@ -300,7 +296,7 @@ def unit_new() -> FormResult:
     form = UnitForm()
     if form.validate_on_submit():
         try:
-            ops.create_unit(db(), _actor(), form.name.data or "", UnitKind(form.kind.data))
+            ops.create_unit(db(), acting_actor(), form.name.data or "", UnitKind(form.kind.data))
         except DomainError as exc:
             db().rollback()
             attach_error(form, exc)
@@ -327,7 +323,7 @@ def unit_edit(unit_id: int) -> FormResult:
         try:
             ops.update_unit(
                 database,
-                _actor(),
+                acting_actor(),
                 unit,
                 parse_version(form.version),
                 form.name.data or "",

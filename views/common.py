@@ -1,4 +1,5 @@
-"""Small helpers the blueprints share: saving a form through one operation, form errors
+"""Small helpers the blueprints share: the acting user as an Actor, loading a participant
+through the policy, auditing a read, saving a form through one operation, form errors
 from domain errors, pagination."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from flask import current_app, request
+from flask import abort, current_app, g, request
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -15,9 +16,51 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.database import db
 from app.i18n import translate_error
+from app.security import acting_user, record_event
+from models.access import View, view_of
+from models.codes import Section
 from models.errors import DomainError, StaleEdit, ValidationFailed
+from models.participants import Participant, get_by_ref
+from models.policy import Action, Actor, Grant, require
 
 T = TypeVar("T")
+
+
+def acting_actor() -> Actor:
+    """The logged-in user as the domain's Actor, with this request's id for the audit log."""
+    return Actor(acting_user(), g.get("request_id"))
+
+
+def load_participant(ref: str, action: Action) -> tuple[Participant, Grant]:
+    """The participant, if the user may perform `action` on it (404 otherwise); the grant
+    is kept on `g.grant` for the audit event."""
+    participant = get_by_ref(db(), ref)
+    grant = require(acting_user(), action, participant)
+    g.grant = grant
+    return participant, grant
+
+
+def read_section(ref: str, section: Section) -> tuple[Participant, Grant, View]:
+    """For a module's read pages: the participant and the reader's view of it, if the view
+    shows `section` (404 otherwise, as for a participant out of scope)."""
+    participant, grant = load_participant(ref, Action.PARTICIPANT_READ)
+    view = view_of(db(), acting_user(), participant, grant)
+    if not view.shows(section):
+        abort(404)
+    return participant, grant, view
+
+
+def audit_read(action: str, participant: Participant, grant: Grant, *categories: str) -> None:
+    """One audit event for a page about `participant`, committed before anything is
+    rendered: no event, no data."""
+    record_event(
+        action,
+        object_type="participant",
+        object_ref=participant.ref,
+        field_categories=categories,
+        grant=grant,
+    )
+    db().commit()
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:

@@ -12,16 +12,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale, gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
 from app.i18n import LOCALES
-from app.security import acting_user, record_event, requires
+from app.security import acting_user, requires
 from models import decisions as ops
-from models.access import View, view_of
-from models.accounts import User
+from models.access import View
 from models.base import local_today
 from models.codes import (
     APPEAL_OUTCOME_LABELS,
@@ -33,10 +32,18 @@ from models.codes import (
     Section,
 )
 from models.decisions import APPEAL_STATUS_LABELS, AppealStatus, Decision, ProgrammeEnd
-from models.errors import DomainError, NotFound
-from models.participants import Participant, get_by_ref
-from models.policy import Action, Actor, Grant, require
-from views.common import attach_error, paginate, save
+from models.errors import NotFound
+from models.participants import Participant
+from models.policy import Action, Grant, can
+from views.common import (
+    acting_actor,
+    attach_error,
+    audit_read,
+    load_participant,
+    paginate,
+    read_section,
+    save,
+)
 from views.decision_forms import (
     DecisionForm,
     ProgrammeEndCorrectionForm,
@@ -52,39 +59,6 @@ FormResult = str | BaseResponse | tuple[str, int]
 OVERVIEW_DECISIONS = 5
 
 
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _today() -> date:
-    return local_today()
-
-
-def _load(ref: str, action: Action) -> tuple[Participant, Grant]:
-    """The participant, if the user may perform `action` on it; 404 otherwise."""
-    participant = get_by_ref(db(), ref)
-    grant = require(acting_user(), action, participant)
-    g.grant = grant
-    return participant, grant
-
-
-def _read(ref: str) -> tuple[Participant, Grant, View]:
-    """The participant and the reader's view of it, if it shows the decisions section."""
-    participant, grant = _load(ref, Action.PARTICIPANT_READ)
-    view = view_of(db(), acting_user(), participant, grant)
-    if not view.shows(Section.DECISIONS):
-        abort(404)
-    return participant, grant, view
-
-
-def _may(user: User, action: Action, participant: Participant) -> bool:
-    try:
-        require(user, action, participant)
-    except DomainError:
-        return False
-    return True
-
-
 def _labels() -> dict[str, Any]:
     return {
         "type_labels": DECISION_TYPE_LABELS,
@@ -97,17 +71,6 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _audit_read(action: str, participant: Participant, grant: Grant, *categories: str) -> None:
-    record_event(
-        action,
-        object_type="participant",
-        object_ref=participant.ref,
-        field_categories=categories,
-        grant=grant,
-    )
-    db().commit()  # fail closed: no event, no data
-
-
 # -- decisions -------------------------------------------------------------------------
 
 
@@ -117,13 +80,13 @@ def decisions(ref: str) -> FormResult:
     """The participant's decisions, newest first, and (for the advisor) a form to record one."""
     user = acting_user()
     database = db()
-    participant, grant, _view = _read(ref)
-    can_write = _may(user, Action.DECISION_WRITE, participant)
+    participant, grant, _view = read_section(ref, Section.DECISIONS)
+    can_write = can(user, Action.DECISION_WRITE, participant)
     form = DecisionForm() if can_write else None
     status = 200
     if request.method == "POST":
         if form is None:
-            _load(ref, Action.DECISION_WRITE)  # the policy's own answer: 403 or 404
+            load_participant(ref, Action.DECISION_WRITE)  # the policy's own answer: 403 or 404
             abort(403)
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
@@ -131,7 +94,7 @@ def decisions(ref: str) -> FormResult:
             saved = save(
                 form,
                 lambda: ops.record_decision(
-                    database, _actor(), participant, form.to_input(), today=_today()
+                    database, acting_actor(), participant, form.to_input(), today=local_today()
                 ),
             )
             if saved.ok:
@@ -141,13 +104,13 @@ def decisions(ref: str) -> FormResult:
         else:
             status = 400
     page = paginate(database, ops.decisions_query(participant))
-    _audit_read("decision.list", participant, grant, "decision")
+    audit_read("decision.list", participant, grant, "decision")
     return render_template(
         "decisions/list.html",
         participant=participant,
         page=page,
         form=form,
-        today=_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -168,14 +131,14 @@ def decision(ref: str, item_ref: str) -> FormResult:
     """One decision; the advisor corrects it or records the appeal and its outcome here."""
     user = acting_user()
     database = db()
-    participant, grant, _view = _read(ref)
+    participant, grant, _view = read_section(ref, Section.DECISIONS)
     item = ops.get_decision(database, participant, item_ref)
-    can_write = _may(user, Action.DECISION_WRITE, participant)
+    can_write = can(user, Action.DECISION_WRITE, participant)
     form = DecisionForm() if can_write else None
     status = 200
     if request.method == "POST":
         if form is None:
-            _load(ref, Action.DECISION_WRITE)
+            load_participant(ref, Action.DECISION_WRITE)
             abort(403)
         valid = form.validate_on_submit()
         valid = form.check_codes() and valid
@@ -184,12 +147,12 @@ def decision(ref: str, item_ref: str) -> FormResult:
                 form,
                 lambda: ops.update_decision(
                     database,
-                    _actor(),
+                    acting_actor(),
                     participant,
                     item,
                     parse_version(form.version),
                     form.to_input(),
-                    today=_today(),
+                    today=local_today(),
                 ),
             )
             if saved.ok:
@@ -207,13 +170,13 @@ def decision(ref: str, item_ref: str) -> FormResult:
         item = ops.get_decision(database, participant, item_ref)
     elif form is not None:
         _fill_decision(form, item)
-    _audit_read("decision.read", participant, grant, "decision", "decision_note")
+    audit_read("decision.read", participant, grant, "decision", "decision_note")
     return render_template(
         "decisions/detail.html",
         participant=participant,
         decision=item,
         form=form,
-        today=_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -227,14 +190,14 @@ def programme_end(ref: str) -> FormResult:
     """The programme's end: the record once ended, else (for the advisor) the form to end it."""
     user = acting_user()
     database = db()
-    participant, grant, _view = _read(ref)
+    participant, grant, _view = read_section(ref, Section.DECISIONS)
     end = ops.get_end(database, participant)
-    can_end = _may(user, Action.PROGRAMME_END, participant)
+    can_end = can(user, Action.PROGRAMME_END, participant)
     form = ProgrammeEndForm() if can_end and end is None else None
     status = 200
     if request.method == "POST":
         if not can_end:
-            _load(ref, Action.PROGRAMME_END)
+            load_participant(ref, Action.PROGRAMME_END)
             abort(403)
         if form is None:
             form = ProgrammeEndForm()
@@ -247,7 +210,7 @@ def programme_end(ref: str) -> FormResult:
                 saved = save(
                     form,
                     lambda: ops.end_programme(
-                        database, _actor(), participant, form.to_input(), today=_today()
+                        database, acting_actor(), participant, form.to_input(), today=local_today()
                     ),
                 )
                 if saved.ok:
@@ -257,20 +220,20 @@ def programme_end(ref: str) -> FormResult:
             else:
                 status = 400
         end = ops.get_end(database, participant)
-    _audit_read("programme.end_read", participant, grant, "programme_end")
+    audit_read("programme.end_read", participant, grant, "programme_end")
     return render_template(
         "decisions/end.html",
         participant=participant,
         end=end,
         form=form,
         can_end=can_end,
-        today=_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
 
 def _ended(ref: str) -> tuple[Participant, Grant, ProgrammeEnd]:
-    participant, grant = _load(ref, Action.PROGRAMME_END)
+    participant, grant = load_participant(ref, Action.PROGRAMME_END)
     end = ops.get_end(db(), participant)
     if end is None:
         raise NotFound()
@@ -299,13 +262,13 @@ def programme_end_correct(ref: str) -> FormResult:
                 form,
                 lambda: ops.correct_end(
                     database,
-                    _actor(),
+                    acting_actor(),
                     participant,
                     end,
                     parse_version(form.version),
                     form.to_input(),
                     reason=form.correction_reason.data or "",
-                    today=_today(),
+                    today=local_today(),
                 ),
             )
             if saved.ok:
@@ -319,7 +282,7 @@ def programme_end_correct(ref: str) -> FormResult:
             status = saved.status
         else:
             status = 400
-    _audit_read("programme.end_read", participant, grant, "programme_end")
+    audit_read("programme.end_read", participant, grant, "programme_end")
     return render_template(
         "decisions/end_correct.html", participant=participant, form=form, **_labels()
     ), status
@@ -345,13 +308,13 @@ def programme_end_status(ref: str) -> FormResult:
                 form,
                 lambda: ops.record_twelve_month_status(
                     database,
-                    _actor(),
+                    acting_actor(),
                     participant,
                     end,
                     parse_version(form.version),
                     activity=form.activity_code,
                     recorded_on=form.recorded_on.data,
-                    today=_today(),
+                    today=local_today(),
                 ),
             )
             if saved.ok:
@@ -361,7 +324,7 @@ def programme_end_status(ref: str) -> FormResult:
         else:
             status = 400
         end = ops.get_end(database, participant) or end
-    _audit_read("programme.end_read", participant, grant, "programme_end")
+    audit_read("programme.end_read", participant, grant, "programme_end")
     return render_template(
         "decisions/end_status.html",
         participant=participant,
@@ -385,13 +348,13 @@ def _certificate_lang() -> str:
 
 def _certificate(ref: str, action: str) -> tuple[Participant, ProgrammeEnd, dict[str, Any]]:
     """What the certificate shows; 404 until the programme has ended."""
-    participant, grant, _view = _read(ref)
+    participant, grant, _view = read_section(ref, Section.DECISIONS)
     database = db()
     end = ops.get_end(database, participant)
     if end is None:
         abort(404)
     lines = ops.completed_elements(database, participant)
-    _audit_read(action, participant, grant, "identity", "plan", "programme_end")
+    audit_read(action, participant, grant, "identity", "plan", "programme_end")
     started = participant.programme_start_on or participant.programme_decision_on
     return (
         participant,
@@ -400,7 +363,7 @@ def _certificate(ref: str, action: str) -> tuple[Participant, ProgrammeEnd, dict
             "lines": lines,
             "total_hours": sum(line.hours for line in lines),
             "started_on": started,
-            "issued_on": _today(),
+            "issued_on": local_today(),
             "unit_name": participant.unit.name,
         },
     )
@@ -516,8 +479,8 @@ def overview_panel(participant: Participant, view: View, today: date) -> dict[st
         "decisions": rows,
         "has_more": len(rows) == OVERVIEW_DECISIONS,
         "end": ops.get_end(database, participant),
-        "can_write": _may(user, Action.DECISION_WRITE, participant),
-        "can_end": _may(user, Action.PROGRAMME_END, participant),
+        "can_write": can(user, Action.DECISION_WRITE, participant),
+        "can_end": can(user, Action.PROGRAMME_END, participant),
         "today": today,
         **_labels(),
     }

@@ -8,7 +8,6 @@ contact persons or notes (personal data) write one audit event before rendering.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -19,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.database import db
 from app.security import acting_user, record_event, requires
 from models import placements as ops
-from models.base import utcnow
+from models.base import local_today
 from models.codes import Country
 from models.placements import (
     AGREEMENT_KIND_LABELS,
@@ -28,22 +27,14 @@ from models.placements import (
     JobOutcome,
     Placement,
 )
-from models.policy import Action, Actor, Grant, require
-from views.common import paginate, save
+from models.policy import Action, Grant, require
+from views.common import acting_actor, paginate, save
 from views.forms import parse_version
 from views.placement_forms import AgreementForm, ContactForm, EmployerForm
 
 bp = Blueprint("employers", __name__, url_prefix="/employers")
 
 FormResult = str | BaseResponse | tuple[str, int]
-
-
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _today() -> date:
-    return utcnow().date()
 
 
 def _employer(item_ref: str, action: Action = Action.EMPLOYER_READ) -> Employer:
@@ -125,7 +116,9 @@ def employer_new() -> FormResult:
     if request.method == "POST":
         saved, status = _save(
             form,
-            lambda: created.append(ops.create_employer(db(), _actor(), units[0], form.to_input())),
+            lambda: created.append(
+                ops.create_employer(db(), acting_actor(), units[0], form.to_input())
+            ),
             gettext("The employer is added to the register."),
         )
         if saved:
@@ -160,7 +153,7 @@ def employer(item_ref: str) -> FormResult:
         saved, status = _save(
             form,
             lambda: ops.update_employer(
-                database, _actor(), item, parse_version(form.version), form.to_input()
+                database, acting_actor(), item, parse_version(form.version), form.to_input()
             ),
             gettext("The employer is saved."),
         )
@@ -195,7 +188,7 @@ def contact_new(item_ref: str) -> FormResult:
     if request.method == "POST":
         saved, status = _save(
             form,
-            lambda: ops.add_contact(db(), _actor(), item, form.to_input()),
+            lambda: ops.add_contact(db(), acting_actor(), item, form.to_input()),
             gettext("The contact person is added."),
         )
         if saved:
@@ -220,7 +213,7 @@ def contact(item_ref: str) -> FormResult:
         saved, status = _save(
             form,
             lambda: ops.update_contact(
-                database, _actor(), item, parse_version(form.version), form.to_input()
+                database, acting_actor(), item, parse_version(form.version), form.to_input()
             ),
             gettext("The contact person is saved."),
         )
@@ -253,7 +246,9 @@ def agreement_new(item_ref: str) -> FormResult:
     if request.method == "POST":
         saved, status = _save(
             form,
-            lambda: ops.add_agreement(db(), _actor(), item, form.to_input(), today=_today()),
+            lambda: ops.add_agreement(
+                db(), acting_actor(), item, form.to_input(), today=local_today()
+            ),
             gettext("The agreement is recorded."),
         )
         if saved:
@@ -279,11 +274,11 @@ def agreement(item_ref: str) -> FormResult:
             form,
             lambda: ops.update_agreement(
                 database,
-                _actor(),
+                acting_actor(),
                 item,
                 parse_version(form.version),
                 form.to_input(),
-                today=_today(),
+                today=local_today(),
             ),
             gettext("The agreement is saved."),
         )

@@ -11,23 +11,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
 from app.security import acting_user, record_event, requires
-from models import access
 from models import followups as ops
-from models import participants as records
 from models import tasks as task_ops
 from models.access import View
 from models.accounts import User
 from models.base import LOCAL_ZONE, local_today, utcnow
 from models.codes import FOLLOW_UP_KIND_LABELS, Section
 from models.participants import Participant
-from models.policy import Action, Actor, Grant, can, require
-from views.common import paginate, save
+from models.policy import Action, Grant, can
+from views.common import acting_actor, load_participant, paginate, read_section, save
 from views.followup_forms import FollowUpForm, TaskForm
 from views.forms import parse_version
 from views.participant_forms import language_name
@@ -37,27 +35,6 @@ bp = Blueprint("followups", __name__, url_prefix="/participants")
 FormResult = str | BaseResponse | tuple[str, int]
 # Open tasks shown on the follow-ups page; more is a sign the list needs tending.
 PAGE_TASKS = 50
-
-
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _load(ref: str, action: Action) -> tuple[Participant, Grant]:
-    """The participant, if the user may perform `action` on it; 404 otherwise."""
-    participant = records.get_by_ref(db(), ref)
-    grant = require(acting_user(), action, participant)
-    g.grant = grant
-    return participant, grant
-
-
-def _readable(ref: str) -> tuple[Participant, Grant, View]:
-    """The participant and the view of it, if the follow-up section is shown; 404 otherwise."""
-    participant, grant = _load(ref, Action.PARTICIPANT_READ)
-    view = access.view_of(db(), acting_user(), participant, grant)
-    if not view.shows(Section.FOLLOW_UPS):
-        abort(404)
-    return participant, grant, view
 
 
 def _labels() -> dict[str, Any]:
@@ -133,8 +110,8 @@ def followups(ref: str) -> FormResult:
     """The list of follow-ups, newest first, with the form to log a new one."""
     user = acting_user()
     if request.method == "POST":
-        participant, _grant = _load(ref, Action.FOLLOW_UP_WRITE)
-    participant, grant, _view = _readable(ref)
+        participant, _grant = load_participant(ref, Action.FOLLOW_UP_WRITE)
+    participant, grant, _view = read_section(ref, Section.FOLLOW_UPS)
     may_write = can(user, Action.FOLLOW_UP_WRITE, participant)
     may_task = can(user, Action.TASK_WORK, participant)
     form = _follow_up_form(participant) if may_write else None
@@ -145,7 +122,7 @@ def followups(ref: str) -> FormResult:
             saved = save(
                 form,
                 lambda: ops.log_follow_up(
-                    database, _actor(), participant, form.to_input(), today=local_today()
+                    database, acting_actor(), participant, form.to_input(), today=local_today()
                 ),
             )
             if saved.ok:
@@ -183,7 +160,7 @@ def followups(ref: str) -> FormResult:
 @requires(Action.TASK_WORK)
 def add_task(ref: str) -> FormResult:
     """Set a task by hand about this participant (advisors and the unit's leaders)."""
-    participant, _grant = _load(ref, Action.TASK_WORK)
+    participant, _grant = load_participant(ref, Action.TASK_WORK)
     task_form = _task_form(participant)
     status = 400
     if task_form.validate_on_submit():
@@ -192,7 +169,7 @@ def add_task(ref: str) -> FormResult:
             task_form,
             lambda: task_ops.add_task(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 title=task_form.title.data or "",
                 assignee=task_form.chosen_assignee(),
@@ -204,7 +181,7 @@ def add_task(ref: str) -> FormResult:
             flash(gettext("The task is added."), "success")
             return redirect(url_for("followups.followups", ref=ref) + "#tasks-heading")
         status = saved.status
-    participant, grant, _view = _readable(ref)
+    participant, grant, _view = read_section(ref, Section.FOLLOW_UPS)
     user = acting_user()
     form = _follow_up_form(participant) if can(user, Action.FOLLOW_UP_WRITE, participant) else None
     return _render_list(participant, grant, form=form, task_form=task_form, status=status)
@@ -229,8 +206,8 @@ def follow_up(ref: str, item_ref: str) -> FormResult:
     """One follow-up: read it, and (the assigned advisors) correct it."""
     user = acting_user()
     if request.method == "POST":
-        _load(ref, Action.FOLLOW_UP_WRITE)
-    participant, grant, _view = _readable(ref)
+        load_participant(ref, Action.FOLLOW_UP_WRITE)
+    participant, grant, _view = read_section(ref, Section.FOLLOW_UPS)
     database = db()
     item = ops.get_follow_up(database, participant, item_ref)
     may_write = can(user, Action.FOLLOW_UP_WRITE, participant)
@@ -242,7 +219,7 @@ def follow_up(ref: str, item_ref: str) -> FormResult:
                 form,
                 lambda: ops.correct_follow_up(
                     database,
-                    _actor(),
+                    acting_actor(),
                     item,
                     participant,
                     parse_version(form.version),

@@ -21,17 +21,15 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
 from app.security import acting_user, record_event, requires
-from models import access
 from models import housing as ops
-from models import participants as records
 from models import tasks as task_ops
 from models.access import View
 from models.accounts import Role
 from models.base import local_today
 from models.codes import Section
 from models.participants import Participant
-from models.policy import Action, Actor, Grant, can, first_grant, require
-from views.common import paginate, save
+from models.policy import Action, Grant, can, first_grant
+from views.common import acting_actor, load_participant, paginate, read_section, save
 from views.forms import parse_version
 from views.housing_forms import HousingForm, HousingNoteForm
 
@@ -39,31 +37,6 @@ bp = Blueprint("housing", __name__, url_prefix="/participants")
 overview_bp = Blueprint("housing_overview", __name__, url_prefix="/housing")
 
 FormResult = str | BaseResponse | tuple[str, int]
-
-
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _today() -> date:
-    return local_today()
-
-
-def _load(ref: str, action: Action) -> tuple[Participant, Grant]:
-    """The participant, if the user may perform `action` on it; 404 otherwise."""
-    participant = records.get_by_ref(db(), ref)
-    grant = require(acting_user(), action, participant)
-    g.grant = grant
-    return participant, grant
-
-
-def _readable(ref: str) -> tuple[Participant, Grant, View]:
-    """The participant and the view of it, if the housing section is shown; 404 otherwise."""
-    participant, grant = _load(ref, Action.PARTICIPANT_READ)
-    view = access.view_of(db(), acting_user(), participant, grant)
-    if not view.shows(Section.HOUSING):
-        abort(404)
-    return participant, grant, view
 
 
 def shows_address(participant: Participant, view: View) -> bool:
@@ -136,7 +109,7 @@ def _render_page(
         form=form,
         note_form=note_form,
         show_address=shows_address(participant, view),
-        today=_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -148,8 +121,8 @@ def housing(ref: str) -> FormResult:
     records a housing here (and logs a note through `add_note`)."""
     user = acting_user()
     if request.method == "POST":
-        _load(ref, Action.HOUSING_WRITE)
-    participant, grant, view = _readable(ref)
+        load_participant(ref, Action.HOUSING_WRITE)
+    participant, grant, view = read_section(ref, Section.HOUSING)
     may_write = can(user, Action.HOUSING_WRITE, participant)
     posted = request.method == "POST"
     form = _housing_form(bound=posted) if may_write else None
@@ -162,7 +135,7 @@ def housing(ref: str) -> FormResult:
             saved = save(
                 form,
                 lambda: ops.record_housing(
-                    database, _actor(), participant, form.to_input(), today=_today()
+                    database, acting_actor(), participant, form.to_input(), today=local_today()
                 ),
             )
             if saved.ok:
@@ -173,7 +146,7 @@ def housing(ref: str) -> FormResult:
             status = 400
     note_form = _note_form(participant, bound=False) if may_write else None
     if note_form is not None:
-        note_form.noted_on.data = _today()
+        note_form.noted_on.data = local_today()
     return _render_page(participant, grant, view, form=form, note_form=note_form, status=status)
 
 
@@ -181,7 +154,7 @@ def housing(ref: str) -> FormResult:
 @requires(Action.HOUSING_WRITE)
 def add_note(ref: str) -> FormResult:
     """Log a housing follow-up; filled next-action rows become tasks (assigned advisors)."""
-    participant, _grant = _load(ref, Action.HOUSING_WRITE)
+    participant, _grant = load_participant(ref, Action.HOUSING_WRITE)
     note_form = _note_form(participant, bound=True)
     status = 400
     valid = note_form.validate_on_submit()
@@ -191,7 +164,7 @@ def add_note(ref: str) -> FormResult:
         saved = save(
             note_form,
             lambda: ops.log_housing_note(
-                database, _actor(), participant, note_form.to_input(), today=_today()
+                database, acting_actor(), participant, note_form.to_input(), today=local_today()
             ),
         )
         if saved.ok:
@@ -205,7 +178,7 @@ def add_note(ref: str) -> FormResult:
             )
             return redirect(url_for("housing.housing", ref=ref) + "#notes-heading")
         status = saved.status
-    participant, grant, view = _readable(ref)
+    participant, grant, view = read_section(ref, Section.HOUSING)
     return _render_page(
         participant,
         grant,
@@ -236,8 +209,8 @@ def housing_item(ref: str, item_ref: str) -> FormResult:
     record the move-out."""
     user = acting_user()
     if request.method == "POST":
-        _load(ref, Action.HOUSING_WRITE)
-    participant, grant, view = _readable(ref)
+        load_participant(ref, Action.HOUSING_WRITE)
+    participant, grant, view = read_section(ref, Section.HOUSING)
     database = db()
     item = ops.get_housing(database, participant, item_ref)
     show_address = shows_address(participant, view)
@@ -255,12 +228,12 @@ def housing_item(ref: str, item_ref: str) -> FormResult:
                 form,
                 lambda: ops.update_housing(
                     database,
-                    _actor(),
+                    acting_actor(),
                     participant,
                     item,
                     parse_version(form.version),
                     form.to_input(),
-                    today=_today(),
+                    today=local_today(),
                 ),
             )
             if saved.ok:
@@ -294,7 +267,7 @@ def housing_item(ref: str, item_ref: str) -> FormResult:
         item=item,
         form=form,
         show_address=show_address,
-        today=_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -312,8 +285,8 @@ def note(ref: str, item_ref: str) -> FormResult:
     """One housing note and the tasks it gave; the assigned advisors correct it here."""
     user = acting_user()
     if request.method == "POST":
-        _load(ref, Action.HOUSING_WRITE)
-    participant, grant, _view = _readable(ref)
+        load_participant(ref, Action.HOUSING_WRITE)
+    participant, grant, _view = read_section(ref, Section.HOUSING)
     database = db()
     item = ops.get_note(database, participant, item_ref)
     may_write = can(user, Action.HOUSING_WRITE, participant)
@@ -327,12 +300,12 @@ def note(ref: str, item_ref: str) -> FormResult:
                 form,
                 lambda: ops.correct_housing_note(
                     database,
-                    _actor(),
+                    acting_actor(),
                     participant,
                     item,
                     parse_version(form.version),
                     form.to_input(with_actions=False),
-                    today=_today(),
+                    today=local_today(),
                 ),
             )
             if saved.ok:
@@ -362,7 +335,7 @@ def note(ref: str, item_ref: str) -> FormResult:
         participant=participant,
         item=item,
         form=form,
-        today=_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -397,7 +370,7 @@ def index() -> str:
         abort(403)
     g.grant = grant
     database = db()
-    today = _today()
+    today = local_today()
     figures = ops.unit_figures(database, user, today)
     record_event("housing.unit_figures", object_type="unit", field_categories=("housing_counts",))
     database.commit()

@@ -35,14 +35,14 @@ from app.security import acting_user, record_event, requires
 from models import language as ops
 from models.access import View, view_of
 from models.accounts import Role, User
-from models.base import utcnow
+from models.base import local_today
 from models.codes import CEFR_LABELS, SKILL_LABELS, CefrLevel, Country, Section, Skill
-from models.errors import N_, DomainError, ValidationFailed
+from models.errors import N_, ValidationFailed
 from models.participants import Participant, find_by_identifier, get_by_ref
 from models.plans import plan_of
-from models.policy import Action, Actor, Grant, require
+from models.policy import Action, Grant, can, require
 from models.rules import rule_set_for
-from views.common import save
+from views.common import acting_actor, save
 from views.forms import parse_version
 from views.language_forms import (
     ClassForm,
@@ -68,25 +68,9 @@ CHART_TOP = 10
 CHART_STEP = 22
 
 
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _today() -> date:
-    return utcnow().date()
-
-
 def _lesson_override() -> int | None:
     value = current_app.config.get("LESSON_PROGRAMME_MINUTES")
     return int(value) if value else None
-
-
-def _may(user: User, action: Action, obj: Any) -> bool:
-    try:
-        require(user, action, obj)
-    except DomainError:
-        return False
-    return True
 
 
 def _labels() -> dict[str, Any]:
@@ -125,7 +109,7 @@ def _class(number: int) -> tuple[ops.LanguageClass, Grant]:
 def classes() -> str:
     """My classes (a leader: the centre's classes), those with lessons today first."""
     user = acting_user()
-    today = _today()
+    today = local_today()
     found = ops.classes_for(db(), user)
     running = [c for c in found if c.ends_on >= today]
     today_first = sorted(running, key=lambda c: (not c.meets_on(today), c.name.casefold()))
@@ -190,7 +174,7 @@ def class_new() -> FormResult:
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            saved = save(form, lambda: ops.create_class(database, _actor(), form.to_input()))
+            saved = save(form, lambda: ops.create_class(database, acting_actor(), form.to_input()))
             if saved.ok:
                 assert saved.result is not None
                 flash(gettext("The class is created."), "success")
@@ -214,7 +198,7 @@ def class_edit(number: int) -> FormResult:
             saved = save(
                 form,
                 lambda: ops.update_class(
-                    database, _actor(), item, parse_version(form.version), form.to_input()
+                    database, acting_actor(), item, parse_version(form.version), form.to_input()
                 ),
             )
             if saved.ok:
@@ -234,7 +218,7 @@ def _render_class(
 ) -> tuple[str, int]:
     database = db()
     user = acting_user()
-    today = _today()
+    today = local_today()
     enrolments = ops.roster(database, item, today)
     window = ops.absence_window(rule_set_for(Country.NORWAY, today), today)
     summaries = ops.absence_summaries(database, [e.participant_id for e in enrolments], *window)
@@ -249,7 +233,7 @@ def _render_class(
         enrol_form=enrol_form,
         button_form=enrol_form,
         register_days=[d for d in reversed(upcoming) if item.meets_on(d)],
-        can_register=_may(user, Action.LANGUAGE_RECORD, item),
+        can_register=can(user, Action.LANGUAGE_RECORD, item),
         can_read_participant=_readable(user, item, enrolments),
         today=today,
         **_labels(),
@@ -276,7 +260,7 @@ def class_page(number: int) -> FormResult:
     """The class with its roster (names and the language section only)."""
     item, grant = _class(number)
     form = EnrolForm()
-    form.starts_on.data = max(_today(), item.starts_on)
+    form.starts_on.data = max(local_today(), item.starts_on)
     return _render_class(item, grant, form)
 
 
@@ -298,7 +282,7 @@ def enrol(number: int) -> FormResult:
     def enrol_found() -> None:
         if len(found) != 1:
             raise ValidationFailed(N_NOT_FOUND, "identifier")
-        ops.enrol(database, _actor(), item, found[0], form.starts_on.data, _today())
+        ops.enrol(database, acting_actor(), item, found[0], form.starts_on.data, local_today())
 
     saved = save(form, enrol_found)
     if not saved.ok:
@@ -308,7 +292,7 @@ def enrol(number: int) -> FormResult:
 
 
 def _class_choices(item: ops.LanguageClass) -> list[tuple[int, str]]:
-    today = _today()
+    today = local_today()
     return [
         (c.id, c.name)
         for c in ops.classes_for(db(), acting_user())
@@ -334,13 +318,13 @@ def enrolment(number: int, item_ref: str) -> FormResult:
                 form,
                 lambda: ops.end_enrolment(
                     database,
-                    _actor(),
+                    acting_actor(),
                     found,
                     parse_version(form.version),
                     ends_on=form.ends_on.data,
                     reason=form.to_reason(),
                     move_to=target,
-                    today=_today(),
+                    today=local_today(),
                 ),
             )
             if saved.ok:
@@ -351,7 +335,7 @@ def enrolment(number: int, item_ref: str) -> FormResult:
             status = 400
     else:
         form.version.data = str(found.version)
-        form.ends_on.data = _today()
+        form.ends_on.data = local_today()
     _audit_read("enrolment.read", "participant", found.participant.ref, grant, "name", "language")
     return render_template(
         "language/enrolment.html", item=item, enrolment=found, form=form, **_labels()
@@ -364,7 +348,7 @@ def enrolment(number: int, item_ref: str) -> FormResult:
 def _register_day() -> date | None:
     raw = request.args.get("on", "")
     if not raw:
-        return _today()
+        return local_today()
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -395,7 +379,7 @@ def attendance(number: int) -> FormResult:
     database = db()
     user = acting_user()
     item, grant = _class(number)
-    can_register = _may(user, Action.LANGUAGE_RECORD, item)
+    can_register = can(user, Action.LANGUAGE_RECORD, item)
     on = _register_day()
     if on is None:
         abort(404)
@@ -409,12 +393,12 @@ def attendance(number: int) -> FormResult:
                 form,
                 lambda: ops.save_register(
                     database,
-                    _actor(),
+                    acting_actor(),
                     item,
                     on,
                     parse_version(form.version),
                     form.to_inputs(),
-                    today=_today(),
+                    today=local_today(),
                     lesson_programme_minutes=_lesson_override(),
                 ),
             )
@@ -447,10 +431,10 @@ def attendance(number: int) -> FormResult:
         names=names,
         register=register,
         meets=item.meets_on(on),
-        can_register=can_register and item.meets_on(on) and on <= _today(),
+        can_register=can_register and item.meets_on(on) and on <= local_today(),
         previous_day=on - timedelta(days=1),
         next_day=on + timedelta(days=1),
-        today=_today(),
+        today=local_today(),
         **_labels(),
     ), status
 
@@ -467,7 +451,7 @@ def report() -> str:
     database = db()
     if not user.has_role(Role.LEADER):
         abort(403)
-    today = _today()
+    today = local_today()
     found = [c for c in ops.classes_for(database, user) if user.has_role(Role.LEADER, c.unit_id)]
     running = [c for c in found if c.ends_on >= today - timedelta(weeks=REPORT_WEEKS)][:100]
     monday = today - timedelta(days=today.weekday())
@@ -516,7 +500,7 @@ class Forms:
 
 
 def _forms(participant: Participant) -> Forms:
-    today = _today()
+    today = local_today()
     forms = Forms(
         EstimateForm(prefix="e"),
         TestResultForm(prefix="t", kinds=_test_kinds(participant)),
@@ -532,7 +516,7 @@ def _render_participant(
     participant: Participant, grant: Grant, view: View, forms: Forms | None, status: int = 200
 ) -> tuple[str, int]:
     database = db()
-    today = _today()
+    today = local_today()
     panel = overview_panel(participant, view, today, full=True)
     _audit_read(
         "language.read", "participant", participant.ref, grant, "language", "attendance", "comment"
@@ -554,9 +538,7 @@ def _render_participant(
 def participant_page(ref: str) -> FormResult:
     """Progress, test results, leave and attendance of one participant."""
     participant, grant, view = _read(ref)
-    forms = (
-        _forms(participant) if _may(acting_user(), Action.LANGUAGE_RECORD, participant) else None
-    )
+    forms = _forms(participant) if can(acting_user(), Action.LANGUAGE_RECORD, participant) else None
     return _render_participant(participant, grant, view, forms)
 
 
@@ -585,13 +567,13 @@ def estimate_add(ref: str) -> FormResult:
             form,
             lambda: ops.add_estimate(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 skill=skill,
                 level=level,
                 assessed_on=form.assessed_on.data,
                 comment=form.comment.data or "",
-                today=_today(),
+                today=local_today(),
             ),
         )
         if saved.ok:
@@ -612,7 +594,7 @@ def test_add(ref: str) -> FormResult:
         saved = save(
             form,
             lambda: ops.add_test_result(
-                database, _actor(), participant, form.to_input(), today=_today()
+                database, acting_actor(), participant, form.to_input(), today=local_today()
             ),
         )
         if saved.ok:
@@ -634,12 +616,12 @@ def leave_add(ref: str) -> FormResult:
             form,
             lambda: ops.add_leave(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 leave_type=form.to_type(),
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
-                today=_today(),
+                today=local_today(),
             ),
         )
         if saved.ok:

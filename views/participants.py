@@ -16,7 +16,6 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -47,7 +46,7 @@ from models.codes import (
 from models.deadlines import DUE_STATUS_LABELS, DueStatus, deadlines_for
 from models.errors import DomainError, StaleEdit
 from models.participants import DuplicateParticipant, Participant
-from models.policy import Action, Actor, Grant, can, require
+from models.policy import Action, can, require
 from models.rules import DEADLINE_KIND_LABELS
 from models.tasks import next_open_tasks
 from views import decisions as decision_views
@@ -56,7 +55,14 @@ from views import housing as housing_views
 from views import language as language_views
 from views import placements as placement_views
 from views import plans as plan_views
-from views.common import Page, attach_error, paginate, requested_page
+from views.common import (
+    Page,
+    acting_actor,
+    attach_error,
+    load_participant,
+    paginate,
+    requested_page,
+)
 from views.forms import EmptyForm, parse_version
 from views.participant_forms import (
     BreakGlassForm,
@@ -76,24 +82,8 @@ FormResult = str | BaseResponse | tuple[str, int]
 IDENTIFIER_MIN_DIGITS = 10
 
 
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _today() -> date:
-    return local_today()
-
-
 def _allow_synthetic() -> bool:
     return bool(current_app.config.get("ALLOW_SYNTHETIC_IDS"))
-
-
-def _load(ref: str, action: Action) -> tuple[Participant, Grant]:
-    """The participant, if the user may perform `action` on it; 404 otherwise."""
-    participant = ops.get_by_ref(db(), ref)
-    grant = require(acting_user(), action, participant)
-    g.grant = grant
-    return participant, grant
 
 
 def _advisors_of(unit_ids: set[int]) -> list[User]:
@@ -187,7 +177,7 @@ def caseload() -> str:
                 {
                     "unit": participant.unit.name,
                     "break_glass_ref": participant.ref
-                    if _may(user, Action.BREAK_GLASS, participant)
+                    if can(user, Action.BREAK_GLASS, participant)
                     else None,
                 }
             )
@@ -219,7 +209,7 @@ def caseload() -> str:
         else None,
         mine_only=mine_only,
         can_register=bool(user.unit_ids(Role.ADVISOR) | leader_units),
-        today=_today(),
+        today=local_today(),
         filters={
             name: value
             for name, value in (("status", form.status.data), ("advisor", form.advisor.data))
@@ -227,14 +217,6 @@ def caseload() -> str:
         },
         **_labels(),
     )
-
-
-def _may(user: User, action: Action, participant: Participant) -> bool:
-    try:
-        require(user, action, participant)
-    except DomainError:
-        return False
-    return True
 
 
 def _country_hint(user: User) -> Country:
@@ -275,11 +257,11 @@ def register() -> FormResult:
                 raise DomainError(gettext("Choose one of your units."))
             participant = ops.register(
                 database,
-                _actor(),
+                acting_actor(),
                 form.to_input(),
                 unit=unit,
                 primary_advisor=advisor,
-                today=_today(),
+                today=local_today(),
                 allow_synthetic_ids=_allow_synthetic(),
             )
         except DuplicateParticipant as exc:
@@ -310,7 +292,7 @@ def register() -> FormResult:
 def overview(ref: str) -> str:
     user = acting_user()
     database = db()
-    participant, grant = _load(ref, Action.PARTICIPANT_READ)
+    participant, grant = load_participant(ref, Action.PARTICIPANT_READ)
     view = access.view_of(database, user, participant, grant)
     record_event(
         "participant.read",
@@ -320,11 +302,11 @@ def overview(ref: str) -> str:
         grant=grant,
     )
     database.commit()  # fail closed: no event, no data
-    today = _today()
+    today = local_today()
     rules = _rule_results(participant, today) if view.shows(Section.RESIDENCE) else None
     consents = access.active_consents(database, participant, today)
     reassign_form = None
-    if _may(user, Action.PARTICIPANT_REASSIGN, participant):
+    if can(user, Action.PARTICIPANT_REASSIGN, participant):
         reassign_form = _reassign_form(participant)
     grant_record = (
         access.active_grant(database, user, participant) if grant.via == "break_glass" else None
@@ -353,11 +335,11 @@ def overview(ref: str) -> str:
         reassign_form=reassign_form,
         button_form=EmptyForm(),
         grant_record=grant_record,
-        can_edit=_may(user, Action.PARTICIPANT_EDIT, participant),
-        can_consent=_may(user, Action.CONSENT_MANAGE, participant),
-        can_see_log=_may(user, Action.ACCESS_LOG_READ, participant),
-        can_export=_may(user, Action.PARTICIPANT_EXPORT, participant),
-        can_restrict=_may(user, Action.PARTICIPANT_RESTRICT, participant),
+        can_edit=can(user, Action.PARTICIPANT_EDIT, participant),
+        can_consent=can(user, Action.CONSENT_MANAGE, participant),
+        can_see_log=can(user, Action.ACCESS_LOG_READ, participant),
+        can_export=can(user, Action.PARTICIPANT_EXPORT, participant),
+        can_restrict=can(user, Action.PARTICIPANT_RESTRICT, participant),
         today=today,
         **_labels(),
     )
@@ -392,7 +374,7 @@ def _reassign_form(participant: Participant, formdata: Any = None) -> ReassignFo
 @bp.post("/<ref>/reassign")
 @requires(Action.PARTICIPANT_REASSIGN)
 def reassign(ref: str) -> BaseResponse:
-    participant, _grant = _load(ref, Action.PARTICIPANT_REASSIGN)
+    participant, _grant = load_participant(ref, Action.PARTICIPANT_REASSIGN)
     form = _reassign_form(participant, formdata=request.form)
     database = db()
     if form.validate_on_submit():
@@ -403,7 +385,7 @@ def reassign(ref: str) -> BaseResponse:
             database.get(User, form.secondary_advisor.data) if form.secondary_advisor.data else None
         )
         try:
-            ops.reassign(database, _actor(), participant, primary, secondary)
+            ops.reassign(database, acting_actor(), participant, primary, secondary)
         except DomainError as exc:
             database.rollback()
             flash(translate_error(exc), "error")
@@ -450,7 +432,7 @@ def _fill(form: ParticipantForm, participant: Participant) -> None:
 @bp.route("/<ref>/edit", methods=["GET", "POST"])
 @requires(Action.PARTICIPANT_EDIT)
 def edit(ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.PARTICIPANT_EDIT)
+    participant, grant = load_participant(ref, Action.PARTICIPANT_EDIT)
     database = db()
     form = EditForm()
     status = 200
@@ -470,12 +452,12 @@ def edit(ref: str) -> FormResult:
         try:
             changed = ops.update(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 parse_version(form.version),
                 form.to_input(),
                 reason=form.reason.data or "",
-                today=_today(),
+                today=local_today(),
                 allow_synthetic_ids=_allow_synthetic(),
             )
             database.commit()
@@ -515,7 +497,7 @@ def edit(ref: str) -> FormResult:
 @bp.route("/<ref>/overrides", methods=["GET", "POST"])
 @requires(Action.PARTICIPANT_EDIT)
 def overrides(ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.PARTICIPANT_EDIT)
+    participant, grant = load_participant(ref, Action.PARTICIPANT_EDIT)
     database = db()
     form = OverrideForm()
     status = 200
@@ -523,12 +505,12 @@ def overrides(ref: str) -> FormResult:
         try:
             ops.override_rule(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 subject=form.subject.data or "",
                 value=form.value.data or "",
                 reason=form.reason.data or "",
-                today=_today(),
+                today=local_today(),
             )
         except DomainError as exc:
             database.rollback()
@@ -569,9 +551,9 @@ def overrides(ref: str) -> FormResult:
 @bp.post("/<ref>/overrides/<override_ref>/revoke")
 @requires(Action.PARTICIPANT_EDIT)
 def override_revoke(ref: str, override_ref: str) -> BaseResponse:
-    participant, _grant = _load(ref, Action.PARTICIPANT_EDIT)
+    participant, _grant = load_participant(ref, Action.PARTICIPANT_EDIT)
     if EmptyForm().validate_on_submit():
-        ops.revoke_override(db(), _actor(), participant, override_ref, _today())
+        ops.revoke_override(db(), acting_actor(), participant, override_ref, local_today())
         db().commit()
         flash(gettext("The override is withdrawn; the computed result applies again."), "success")
     return redirect(url_for("participants.overrides", ref=ref))
@@ -585,8 +567,8 @@ def override_revoke(ref: str, override_ref: str) -> BaseResponse:
 def break_glass(ref: str) -> FormResult:
     participant = ops.get_by_ref(db(), ref)
     user = acting_user()
-    if _may(user, Action.PARTICIPANT_READ, participant) and not (
-        _may(user, Action.PARTICIPANT_REASSIGN, participant)
+    if can(user, Action.PARTICIPANT_READ, participant) and not (
+        can(user, Action.PARTICIPANT_REASSIGN, participant)
     ):
         return redirect(url_for("participants.overview", ref=ref))
     require(user, Action.BREAK_GLASS, participant)
@@ -597,7 +579,7 @@ def break_glass(ref: str) -> FormResult:
         try:
             access.break_glass(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 form.reason.data or "",
                 hours=int(current_app.config.get("BREAK_GLASS_HOURS", 2)),
@@ -629,20 +611,20 @@ def break_glass(ref: str) -> FormResult:
 @bp.route("/<ref>/consents", methods=["GET", "POST"])
 @requires(Action.CONSENT_MANAGE)
 def consents(ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.CONSENT_MANAGE)
+    participant, grant = load_participant(ref, Action.CONSENT_MANAGE)
     database = db()
     form = ConsentForm()
     partners = access.partner_units(database)
     form.partner_unit.choices = [(u.id, u.name) for u in partners if u.id != participant.unit_id]
     if request.method == "GET" and form.valid_from.data is None:
-        form.valid_from.data = _today()
+        form.valid_from.data = local_today()
     status = 200
     if form.validate_on_submit():
         try:
             unit = next(u for u in partners if u.id == form.partner_unit.data)
             access.add_consent(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 partner_unit=unit,
                 sections=[Section(s) for s in form.sections.data or []],
@@ -681,7 +663,7 @@ def consents(ref: str) -> FormResult:
         participant=participant,
         form=form,
         consents=rows,
-        today=_today(),
+        today=local_today(),
         button_form=EmptyForm(),
         **_labels(),
     ), status
@@ -690,9 +672,9 @@ def consents(ref: str) -> FormResult:
 @bp.post("/<ref>/consents/<int:consent_id>/withdraw")
 @requires(Action.CONSENT_MANAGE)
 def consent_withdraw(ref: str, consent_id: int) -> BaseResponse:
-    participant, _grant = _load(ref, Action.CONSENT_MANAGE)
+    participant, _grant = load_participant(ref, Action.CONSENT_MANAGE)
     if EmptyForm().validate_on_submit():
-        access.withdraw_consent(db(), _actor(), participant, consent_id)
+        access.withdraw_consent(db(), acting_actor(), participant, consent_id)
         db().commit()
         flash(gettext("The consent is withdrawn. Sharing stopped at once."), "success")
     return redirect(url_for("participants.consents", ref=ref))
@@ -704,7 +686,7 @@ def consent_withdraw(ref: str, consent_id: int) -> BaseResponse:
 @bp.get("/<ref>/access-log")
 @requires(Action.ACCESS_LOG_READ)
 def access_log(ref: str) -> str:
-    participant, grant = _load(ref, Action.ACCESS_LOG_READ)
+    participant, grant = load_participant(ref, Action.ACCESS_LOG_READ)
     database = db()
     page = _access_page(participant)
     record_event(
@@ -832,7 +814,7 @@ def _export_data(participant: Participant) -> dict[str, Any]:
 @bp.get("/<ref>/export")
 @requires(Action.PARTICIPANT_EXPORT)
 def export(ref: str) -> str:
-    participant, grant = _load(ref, Action.PARTICIPANT_EXPORT)
+    participant, grant = load_participant(ref, Action.PARTICIPANT_EXPORT)
     data = _export_data(participant)
     record_event(
         "participant.export",
@@ -848,7 +830,7 @@ def export(ref: str) -> str:
 @bp.get("/<ref>/export.json")
 @requires(Action.PARTICIPANT_EXPORT)
 def export_json(ref: str) -> Response:
-    participant, grant = _load(ref, Action.PARTICIPANT_EXPORT)
+    participant, grant = load_participant(ref, Action.PARTICIPANT_EXPORT)
     data = _export_data(participant)
     record_event(
         "participant.export",
@@ -868,10 +850,10 @@ def export_json(ref: str) -> Response:
 @bp.post("/<ref>/restriction")
 @requires(Action.PARTICIPANT_RESTRICT)
 def restriction(ref: str) -> BaseResponse:
-    participant, _grant = _load(ref, Action.PARTICIPANT_RESTRICT)
+    participant, _grant = load_participant(ref, Action.PARTICIPANT_RESTRICT)
     if EmptyForm().validate_on_submit():
         restricted = not participant.is_restricted
-        access.set_restriction(db(), _actor(), participant, restricted)
+        access.set_restriction(db(), acting_actor(), participant, restricted)
         db().commit()
         flash(
             gettext("Processing is restricted: only the primary advisor can open the record.")
@@ -879,6 +861,6 @@ def restriction(ref: str) -> BaseResponse:
             else gettext("The restriction is lifted."),
             "success",
         )
-    if _may(acting_user(), Action.PARTICIPANT_READ, participant):
+    if can(acting_user(), Action.PARTICIPANT_READ, participant):
         return redirect(url_for("participants.overview", ref=ref))
     return redirect(url_for("participants.caseload"))

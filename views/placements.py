@@ -12,21 +12,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
-from app.security import acting_user, record_event, requires
+from app.security import acting_user, requires
 from models import placements as ops
-from models.access import View, view_of
-from models.accounts import User
-from models.base import utcnow
+from models.access import View
+from models.base import local_today
 from models.codes import Section
 from models.errors import DomainError, StaleEdit
-from models.participants import Participant, get_by_ref
+from models.participants import Participant
 from models.placements import (
     JOB_OUTCOME_LABELS,
     PLACEMENT_STATUS_LABELS,
@@ -37,8 +36,8 @@ from models.placements import (
     Placement,
     PlacementStatus,
 )
-from models.policy import Action, Actor, Grant, require
-from views.common import paginate, save
+from models.policy import Action, can
+from views.common import acting_actor, audit_read, load_participant, paginate, read_section, save
 from views.forms import parse_version
 from views.placement_forms import EvaluationForm, PlacementForm, VersionForm
 
@@ -46,39 +45,6 @@ bp = Blueprint("placements", __name__, url_prefix="/participants")
 
 FormResult = str | BaseResponse | tuple[str, int]
 OVERVIEW_PLACEMENTS = 5
-
-
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _today() -> date:
-    return utcnow().date()
-
-
-def _load(ref: str, action: Action) -> tuple[Participant, Grant]:
-    """The participant, if the user may perform `action` on it; 404 otherwise."""
-    participant = get_by_ref(db(), ref)
-    grant = require(acting_user(), action, participant)
-    g.grant = grant
-    return participant, grant
-
-
-def _read(ref: str) -> tuple[Participant, Grant, View]:
-    """The participant and the reader's view, if it shows the placements section."""
-    participant, grant = _load(ref, Action.PARTICIPANT_READ)
-    view = view_of(db(), acting_user(), participant, grant)
-    if not view.shows(Section.PLACEMENTS):
-        abort(404)
-    return participant, grant, view
-
-
-def _may(user: User, action: Action, participant: Participant) -> bool:
-    try:
-        require(user, action, participant)
-    except DomainError:
-        return False
-    return True
 
 
 def _labels() -> dict[str, Any]:
@@ -89,17 +55,6 @@ def _labels() -> dict[str, Any]:
         "rating_labels": RATING_LABELS,
         "JobOutcome": JobOutcome,
     }
-
-
-def _audit_read(action: str, participant: Participant, grant: Grant, *categories: str) -> None:
-    record_event(
-        action,
-        object_type="participant",
-        object_ref=participant.ref,
-        field_categories=categories,
-        grant=grant,
-    )
-    db().commit()  # fail closed: no event, no data
 
 
 def _placement_form(participant: Participant) -> PlacementForm:
@@ -145,20 +100,20 @@ def _submit(form: Any, operation: Any, success: str) -> tuple[bool, int]:
 def placements(ref: str) -> FormResult:
     """The participant's placements, newest first, and (for the advisor) a form to add one."""
     database = db()
-    participant, grant, _view = _read(ref)
-    can_write = _may(acting_user(), Action.PLACEMENT_WRITE, participant)
+    participant, grant, _view = read_section(ref, Section.PLACEMENTS)
+    can_write = can(acting_user(), Action.PLACEMENT_WRITE, participant)
     form = _placement_form(participant) if can_write else None
     status = 200
     if request.method == "POST":
         if form is None:
-            _load(ref, Action.PLACEMENT_WRITE)  # the policy's own answer: 403 or 404
+            load_participant(ref, Action.PLACEMENT_WRITE)  # the policy's own answer: 403 or 404
             abort(403)
         created: list[Placement] = []
         saved, status = _submit(
             form,
             lambda: created.append(
                 ops.create_placement(
-                    database, _actor(), participant, form.to_input(), today=_today()
+                    database, acting_actor(), participant, form.to_input(), today=local_today()
                 )
             ),
             gettext("The placement is recorded."),
@@ -169,7 +124,7 @@ def placements(ref: str) -> FormResult:
         form.status.data = PlacementStatus.PLANNED.value
         form.outcome.data = JobOutcome.UNKNOWN.value
     page = paginate(database, ops.placements_query(participant))
-    _audit_read("placement.list", participant, grant, "placement")
+    audit_read("placement.list", participant, grant, "placement")
     return render_template(
         "placements/list.html",
         participant=participant,
@@ -198,25 +153,25 @@ def _fill(form: PlacementForm, item: Placement) -> None:
 def placement(ref: str, item_ref: str) -> FormResult:
     """One placement with its evaluations; the advisor changes it (status, outcome …) here."""
     database = db()
-    participant, grant, _view = _read(ref)
+    participant, grant, _view = read_section(ref, Section.PLACEMENTS)
     item = ops.get_placement(database, participant, item_ref)
-    can_write = _may(acting_user(), Action.PLACEMENT_WRITE, participant)
+    can_write = can(acting_user(), Action.PLACEMENT_WRITE, participant)
     form = _placement_form(participant) if can_write else None
     status = 200
     if request.method == "POST":
         if form is None:
-            _load(ref, Action.PLACEMENT_WRITE)
+            load_participant(ref, Action.PLACEMENT_WRITE)
             abort(403)
         saved, status = _submit(
             form,
             lambda: ops.update_placement(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 item,
                 parse_version(form.version),
                 form.to_input(),
-                today=_today(),
+                today=local_today(),
             ),
             gettext("The placement is saved."),
         )
@@ -229,7 +184,7 @@ def placement(ref: str, item_ref: str) -> FormResult:
     if can_write and item.plan_element_id is None:
         plan_form = VersionForm()
         plan_form.version.data = str(item.version)
-    _audit_read(
+    audit_read(
         "placement.read",
         participant,
         grant,
@@ -254,7 +209,7 @@ def placement(ref: str, item_ref: str) -> FormResult:
 def evaluation_new(ref: str, item_ref: str) -> FormResult:
     """The advisor records an evaluation: summary, a rating per goal, next steps."""
     database = db()
-    participant, grant = _load(ref, Action.PLACEMENT_WRITE)
+    participant, grant = load_participant(ref, Action.PLACEMENT_WRITE)
     item = ops.get_placement(database, participant, item_ref)
     form = EvaluationForm(goals=item.goal_list)
     status = 200
@@ -262,7 +217,7 @@ def evaluation_new(ref: str, item_ref: str) -> FormResult:
         saved, status = _submit(
             form,
             lambda: ops.add_evaluation(
-                database, _actor(), participant, item, form.to_input(), today=_today()
+                database, acting_actor(), participant, item, form.to_input(), today=local_today()
             ),
             gettext("The evaluation is recorded."),
         )
@@ -270,8 +225,8 @@ def evaluation_new(ref: str, item_ref: str) -> FormResult:
             return redirect(url_for("placements.placement", ref=ref, item_ref=item_ref))
         item = ops.get_placement(database, participant, item_ref)
     else:
-        form.evaluated_on.data = _today()
-    _audit_read("placement.read", participant, grant, "placement", "placement_goals")
+        form.evaluated_on.data = local_today()
+    audit_read("placement.read", participant, grant, "placement", "placement_goals")
     return render_template(
         "placements/evaluation_form.html",
         participant=participant,
@@ -286,7 +241,7 @@ def evaluation_new(ref: str, item_ref: str) -> FormResult:
 def add_to_plan(ref: str, item_ref: str) -> BaseResponse:
     """The advisor adds the placement to the plan as an element with its dates and hours."""
     database = db()
-    participant, _grant = _load(ref, Action.PLACEMENT_WRITE)
+    participant, _grant = load_participant(ref, Action.PLACEMENT_WRITE)
     item = ops.get_placement(database, participant, item_ref)
     form = VersionForm()
     back = redirect(url_for("placements.placement", ref=ref, item_ref=item_ref))
@@ -295,7 +250,12 @@ def add_to_plan(ref: str, item_ref: str) -> BaseResponse:
         return back
     try:
         ops.add_placement_to_plan(
-            database, _actor(), participant, item, parse_version(form.version), today=_today()
+            database,
+            acting_actor(),
+            participant,
+            item,
+            parse_version(form.version),
+            today=local_today(),
         )
         database.commit()
     except (StaleEdit, StaleDataError):
@@ -321,6 +281,6 @@ def overview_panel(participant: Participant, view: View, today: date) -> dict[st
     return {
         "placements": rows,
         "has_more": len(rows) == OVERVIEW_PLACEMENTS,
-        "can_write": _may(acting_user(), Action.PLACEMENT_WRITE, participant),
+        "can_write": can(acting_user(), Action.PLACEMENT_WRITE, participant),
         **_labels(),
     }

@@ -17,7 +17,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -28,13 +27,11 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.database import db
-from app.security import acting_user, record_event, requires
-from models import access
-from models import participants as records
+from app.security import acting_user, requires
 from models import plans as ops
 from models.access import View
 from models.accounts import Unit, User
-from models.base import utcnow
+from models.base import local_today
 from models.codes import (
     CEFR_LABELS,
     ELEMENT_STATUS_LABELS,
@@ -48,8 +45,16 @@ from models.codes import (
 )
 from models.errors import N_, DomainError, NotFound
 from models.participants import Participant
-from models.policy import Action, Actor, Grant, require
-from views.common import Saved, paginate, save
+from models.policy import Action, require
+from views.common import (
+    Saved,
+    acting_actor,
+    audit_read,
+    load_participant,
+    paginate,
+    read_section,
+    save,
+)
 from views.forms import parse_version
 from views.participant_forms import language_name
 from views.plan_forms import (
@@ -89,34 +94,9 @@ FIELD_LABELS = {
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
-
-
-def _today() -> date:
-    return utcnow().date()
-
-
 def _review_months() -> int | None:
     value = current_app.config.get("PLAN_REVIEW_MONTHS")
     return int(value) if value else None
-
-
-def _load(ref: str, action: Action) -> tuple[Participant, Grant]:
-    """The participant, if the user may perform `action` on it; 404 otherwise."""
-    participant = records.get_by_ref(db(), ref)
-    grant = require(acting_user(), action, participant)
-    g.grant = grant
-    return participant, grant
-
-
-def _read(ref: str) -> tuple[Participant, Grant]:
-    """For read pages: the participant whose plan section the user may see (else 404)."""
-    participant, grant = _load(ref, Action.PARTICIPANT_READ)
-    view = access.view_of(db(), acting_user(), participant, grant)
-    if not view.shows(Section.PLAN):
-        abort(404)
-    return participant, grant
 
 
 def _may_edit(participant: Participant) -> bool:
@@ -125,17 +105,6 @@ def _may_edit(participant: Participant) -> bool:
     except DomainError:
         return False
     return True
-
-
-def _audit_read(participant: Participant, grant: Grant, action: str, *categories: str) -> None:
-    record_event(
-        action,
-        object_type="participant",
-        object_ref=participant.ref,
-        field_categories=categories,
-        grant=grant,
-    )
-    db().commit()  # fail closed: no event, no data
 
 
 def _plan_or_404(participant: Participant) -> ops.Plan:
@@ -228,10 +197,10 @@ def overview_panel(participant: Participant, view: View, today: date) -> dict[st
 @requires(Action.PARTICIPANT_READ)
 def plan(ref: str) -> str:
     """The plan as it stands now, with the rule-set warnings."""
-    participant, grant = _read(ref)
-    _audit_read(participant, grant, "plan.read", "plan")
+    participant, grant, _view = read_section(ref, Section.PLAN)
+    audit_read("plan.read", participant, grant, "plan")
     database = db()
-    today = _today()
+    today = local_today()
     current = ops.plan_of(database, participant)
     context: dict[str, Any] = {"plan": None}
     if current is not None:
@@ -280,19 +249,19 @@ def _preview_warnings(participant: Participant, form: PlanForm) -> list[ops.Plan
         has_upper_secondary=mapping.has_upper_secondary if mapping else None,
     )
     try:
-        rs = ops.rule_set_of(participant, data.programme_start_on, _today())
+        rs = ops.rule_set_of(participant, data.programme_start_on, local_today())
     except LookupError:
         return []
-    return ops.check_plan(rs, facts, _today())
+    return ops.check_plan(rs, facts, local_today())
 
 
 @bp.route("/<ref>/plan/edit", methods=["GET", "POST"])
 @requires(Action.PLAN_EDIT)
 def plan_edit(ref: str) -> FormResult:
     """Write the plan or change it; every save is a new version with a reason."""
-    participant, grant = _load(ref, Action.PLAN_EDIT)
+    participant, grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
-    today = _today()
+    today = local_today()
     current = ops.plan_of(database, participant)
     start = current.programme_start_on if current else participant.programme_start_on
     try:
@@ -309,13 +278,13 @@ def plan_edit(ref: str) -> FormResult:
             form.hours_per_week_norm.data = f"{rs.hours_per_week_norms[0]:g}"
             form.reason.data = gettext("First plan")
         form.version.data = str(current.version if current else 0)
-        _audit_read(participant, grant, "plan.read", "plan")
+        audit_read("plan.read", participant, grant, "plan")
     elif form.validate_on_submit():
         saved = save(
             form,
             lambda: ops.save_plan(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 parse_version(form.version),
                 form.to_input(),
@@ -350,7 +319,7 @@ def plan_edit(ref: str) -> FormResult:
 @bp.route("/<ref>/plan/elements/new", methods=["GET", "POST"])
 @requires(Action.PLAN_EDIT)
 def element_new(ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.PLAN_EDIT)
+    participant, grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
     current = _plan_or_404(participant)
     form = ElementForm(units=_provider_units())
@@ -359,18 +328,18 @@ def element_new(ref: str) -> FormResult:
         form.version.data = str(current.version)
         form.start_on.data = current.programme_start_on
         form.end_on.data = current.planned_end_on
-        _audit_read(participant, grant, "plan.read", "plan")
+        audit_read("plan.read", participant, grant, "plan")
     elif form.validate_on_submit():
         saved = save(
             form,
             lambda: ops.add_element(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 parse_version(form.version),
                 form.to_input(),
                 reason=form.reason.data or "",
-                today=_today(),
+                today=local_today(),
             ),
         )
         if saved.ok:
@@ -392,7 +361,7 @@ def element_new(ref: str) -> FormResult:
 @bp.route("/<ref>/plan/elements/<item_ref>", methods=["GET", "POST"])
 @requires(Action.PLAN_EDIT)
 def element_edit(ref: str, item_ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.PLAN_EDIT)
+    participant, grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
     try:
         element = ops.element_by_ref(database, participant, item_ref)
@@ -411,19 +380,19 @@ def element_edit(ref: str, item_ref: str) -> FormResult:
         form.status.data = element.status.value
         form.note.data = element.note or ""
         remove_form.version.data = str(element.version)
-        _audit_read(participant, grant, "plan.read", "plan")
+        audit_read("plan.read", participant, grant, "plan")
     elif form.validate_on_submit():
         saved = save(
             form,
             lambda: ops.update_element(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 item_ref,
                 parse_version(form.version),
                 form.to_input(),
                 reason=form.reason.data or "",
-                today=_today(),
+                today=local_today(),
             ),
         )
         if saved.ok:
@@ -452,7 +421,7 @@ def element_edit(ref: str, item_ref: str) -> FormResult:
 @bp.post("/<ref>/plan/elements/<item_ref>/remove")
 @requires(Action.PLAN_EDIT)
 def element_remove(ref: str, item_ref: str) -> FormResult:
-    participant, _grant = _load(ref, Action.PLAN_EDIT)
+    participant, _grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
     try:
         element = ops.element_by_ref(database, participant, item_ref)
@@ -465,12 +434,12 @@ def element_remove(ref: str, item_ref: str) -> FormResult:
             remove_form,
             lambda: ops.remove_element(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 item_ref,
                 parse_version(remove_form.version),
                 reason=remove_form.reason.data or "",
-                today=_today(),
+                today=local_today(),
             ),
         )
         if saved.ok:
@@ -503,8 +472,8 @@ def element_remove(ref: str, item_ref: str) -> FormResult:
 @bp.get("/<ref>/plan/history")
 @requires(Action.PARTICIPANT_READ)
 def history(ref: str) -> str:
-    participant, grant = _read(ref)
-    _audit_read(participant, grant, "plan.history", "plan_history")
+    participant, grant, _view = read_section(ref, Section.PLAN)
+    audit_read("plan.history", participant, grant, "plan_history")
     database = db()
     current = ops.plan_of(database, participant)
     page = None
@@ -536,7 +505,7 @@ def _number(name: str, default: int) -> int:
 @requires(Action.PARTICIPANT_READ)
 def diff(ref: str) -> str:
     """The difference between two versions (by default the last two)."""
-    participant, grant = _read(ref)
+    participant, grant, _view = read_section(ref, Section.PLAN)
     database = db()
     current = ops.plan_of(database, participant)
     newest = current.current_version if current else 0
@@ -546,7 +515,7 @@ def diff(ref: str) -> str:
     if current is not None and 1 <= old_number <= newest and 1 <= new_number <= newest:
         old = ops.version_by_number(database, current, old_number)
         new = ops.version_by_number(database, current, new_number)
-    _audit_read(participant, grant, "plan.diff", "plan_history")
+    audit_read("plan.diff", participant, grant, "plan_history")
     changes = ops.diff(old.snapshot, new.snapshot) if old and new else None
     return render_template(
         "plans/diff.html",
@@ -565,14 +534,14 @@ def diff(ref: str) -> str:
 @bp.get("/<ref>/plan/versions/<int:number>")
 @requires(Action.PARTICIPANT_READ)
 def version(ref: str, number: int) -> str:
-    participant, grant = _read(ref)
+    participant, grant, _view = read_section(ref, Section.PLAN)
     database = db()
     current = _plan_or_404(participant)
     try:
         found = ops.version_by_number(database, current, number)
     except NotFound:
         abort(404)
-    _audit_read(participant, grant, "plan.version_read", "plan")
+    audit_read("plan.version_read", participant, grant, "plan")
     return render_template(
         "plans/version.html",
         participant=participant,
@@ -589,7 +558,7 @@ def version(ref: str, number: int) -> str:
 @requires(Action.PLAN_EDIT)
 def agree(ref: str, number: int) -> FormResult:
     """Mark a version as agreed with the participant."""
-    participant, grant = _load(ref, Action.PLAN_EDIT)
+    participant, grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
     current = _plan_or_404(participant)
     try:
@@ -599,22 +568,22 @@ def agree(ref: str, number: int) -> FormResult:
     form = AgreeForm()
     status = 200
     if request.method == "GET":
-        form.agreed_on.data = _today()
+        form.agreed_on.data = local_today()
         form.interpreter_used.data = participant.interpreter_needed
         form.language.data = participant.interpreter_language or ""
-        _audit_read(participant, grant, "plan.version_read", "plan")
+        audit_read("plan.version_read", participant, grant, "plan")
     elif form.validate_on_submit():
         saved = save(
             form,
             lambda: ops.mark_agreed(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 number,
                 agreed_on=form.agreed_on.data,
                 interpreter_used=bool(form.interpreter_used.data),
                 language=form.language.data or "",
-                today=_today(),
+                today=local_today(),
                 review_months=_review_months(),
             ),
         )
@@ -635,26 +604,26 @@ def agree(ref: str, number: int) -> FormResult:
 @bp.route("/<ref>/plan/review", methods=["GET", "POST"])
 @requires(Action.PLAN_EDIT)
 def review(ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.PLAN_EDIT)
+    participant, grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
     current = _plan_or_404(participant)
     form = ReviewForm()
     status = 200
     if request.method == "GET":
         form.version.data = str(current.version)
-        form.reviewed_on.data = _today()
-        _audit_read(participant, grant, "plan.read", "plan")
+        form.reviewed_on.data = local_today()
+        audit_read("plan.read", participant, grant, "plan")
     elif form.validate_on_submit():
         saved = save(
             form,
             lambda: ops.record_review(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 parse_version(form.version),
                 reviewed_on=form.reviewed_on.data,
                 note=form.note.data or "",
-                today=_today(),
+                today=local_today(),
                 review_months=_review_months(),
             ),
         )
@@ -682,10 +651,10 @@ def _advisors(participant: Participant) -> list[User]:
 
 
 def _printable(ref: str) -> tuple[Participant, ops.Plan, dict[str, Any]]:
-    participant, grant = _read(ref)
+    participant, grant, _view = read_section(ref, Section.PLAN)
     current = _plan_or_404(participant)
-    _audit_read(participant, grant, "plan.print", "identity", "plan")
-    rs = ops.rule_set_of(participant, current.programme_start_on, _today())
+    audit_read("plan.print", participant, grant, "identity", "plan")
+    rs = ops.rule_set_of(participant, current.programme_start_on, local_today())
     elements = [e for e in current.elements if e.status is not ElementStatus.CANCELLED]
     return (
         participant,
@@ -826,9 +795,9 @@ def _appeal_text(weeks: int) -> str:
 @bp.get("/<ref>/mapping")
 @requires(Action.PARTICIPANT_READ)
 def mapping(ref: str) -> str:
-    participant, grant = _read(ref)
-    _audit_read(
-        participant, grant, "competence_mapping.read", "competence_mapping", "career_guidance"
+    participant, grant, _view = read_section(ref, Section.PLAN)
+    audit_read(
+        "competence_mapping.read", participant, grant, "competence_mapping", "career_guidance"
     )
     database = db()
     revisions = ops.mapping_revisions(database, participant)
@@ -846,7 +815,7 @@ def mapping(ref: str) -> str:
 @bp.route("/<ref>/mapping/edit", methods=["GET", "POST"])
 @requires(Action.PLAN_EDIT)
 def mapping_edit(ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.PLAN_EDIT)
+    participant, grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
     current = ops.current_mapping(database, participant)
     form = MappingForm()
@@ -854,7 +823,7 @@ def mapping_edit(ref: str) -> FormResult:
     if request.method == "GET":
         form.revision.data = str(current.revision if current else 0)
         if current is None:
-            form.mapped_on.data = _today()
+            form.mapped_on.data = local_today()
             form.education_level.data = ops.EducationLevel.UNKNOWN.value
             form.literacy.data = ops.Literacy.UNKNOWN.value
             form.digital_skills.data = ops.DigitalSkills.BASIC.value
@@ -874,17 +843,17 @@ def mapping_edit(ref: str) -> FormResult:
             ):
                 language.data = code
                 level.data = cefr.value
-        _audit_read(participant, grant, "competence_mapping.read", "competence_mapping")
+        audit_read("competence_mapping.read", participant, grant, "competence_mapping")
     elif form.validate_on_submit():
         saved = save(
             form,
             lambda: ops.save_mapping(
                 database,
-                _actor(),
+                acting_actor(),
                 participant,
                 parse_version(form.revision),
                 form.to_input(),
-                today=_today(),
+                today=local_today(),
             ),
         )
         if saved.ok:
@@ -905,18 +874,18 @@ def mapping_edit(ref: str) -> FormResult:
 @bp.route("/<ref>/guidance/new", methods=["GET", "POST"])
 @requires(Action.PLAN_EDIT)
 def guidance_new(ref: str) -> FormResult:
-    participant, grant = _load(ref, Action.PLAN_EDIT)
+    participant, grant = load_participant(ref, Action.PLAN_EDIT)
     database = db()
     form = GuidanceForm()
     status = 200
     if request.method == "GET":
-        form.given_on.data = _today()
-        _audit_read(participant, grant, "participant.read", "identity")
+        form.given_on.data = local_today()
+        audit_read("participant.read", participant, grant, "identity")
     elif form.validate_on_submit():
         saved = save(
             form,
             lambda: ops.add_guidance(
-                database, _actor(), participant, form.to_input(), today=_today()
+                database, acting_actor(), participant, form.to_input(), today=local_today()
             ),
         )
         if saved.ok:

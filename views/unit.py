@@ -33,16 +33,12 @@ from models.deadlines import DUE_SOON_DAYS
 from models.errors import DomainError, StaleEdit
 from models.participants import Participant
 from models.policy import Action, Actor
-from views.common import Page, attach_error, paginate, requested_page
+from views.common import Page, acting_actor, attach_error, paginate, requested_page
 from views.forms import EmptyForm
 
 bp = Blueprint("unit", __name__, url_prefix="/unit")
 
 FormResult = str | BaseResponse | tuple[str, int]
-
-
-def _actor() -> Actor:
-    return Actor(acting_user(), g.get("request_id"))
 
 
 MAX_ID = 2**31 - 1  # beyond the database's integer: PostgreSQL would refuse the query
@@ -146,7 +142,9 @@ def reassign() -> FormResult:
             database.get(User, form.primary_advisor.data) if form.primary_advisor.data else None
         )
         try:
-            moved = board.reassign_many(database, _actor(), form.participants.data or [], primary)
+            moved = board.reassign_many(
+                database, acting_actor(), form.participants.data or [], primary
+            )
             database.commit()
         except (StaleEdit, StaleDataError):
             database.rollback()

@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 
 from app.database import services
 from models.accounts import Membership, Role, Unit, UnitKind, User, hash_password
-from models.base import utcnow
+from models.base import local_today, utcnow
 from tests.conftest import PASSWORD, _fresh_database, build_app, norwegian_id
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ def _seed(app: Flask) -> Seed:
             units[REFUGEE_SERVICE],
             created["advisor"],
             units[NAV_UNIT],
-            utcnow().date(),
+            local_today(),
         )
         session.commit()
         for key, user in created.items():

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from app.database import services
-from models.base import utcnow
+from models.base import local_today
 from tests.browser.conftest import PHONE, SUBMIT, LiveServer, assert_fits_width, screenshot, submit
 
 pytestmark = pytest.mark.browser
@@ -40,7 +40,7 @@ def subject(live_server: LiveServer) -> str:
     from models.participants import Participant, fold_name, refresh_deadlines
     from models.plans import Plan, PlanElement
 
-    today = utcnow().date()
+    today = local_today()
     advisor = live_server.seed.users["advisor"]
     with live_server.app.app_context(), services(live_server.app).session_factory() as session:
         participant = Participant(
@@ -88,7 +88,7 @@ def subject(live_server: LiveServer) -> str:
 
 
 def _days_ago(days: int) -> str:
-    return (utcnow().date() - timedelta(days=days)).isoformat()
+    return (local_today() - timedelta(days=days)).isoformat()
 
 
 def test_advisor_records_a_programme_decision(

@@ -74,7 +74,7 @@ def seeded(live_server: LiveServer) -> FollowUpSeed:
         user.memberships.append(Membership(unit=unit, unit_id=unit.id, role=Role.ADVISOR))
         user.totp_secret = secret
         user.mfa_enrolled_at = utcnow()
-        today = utcnow().date()
+        today = local_today()
         participant = Participant(
             unit_id=unit.id,
             primary_advisor_id=user.id,

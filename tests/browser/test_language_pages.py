@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from app.database import services
-from models.base import utcnow
+from models.base import local_today
 from tests.browser.conftest import PHONE, SUBMIT, LiveServer, assert_fits_width, screenshot, submit
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def school(live_server: LiveServer) -> dict[str, Any]:
     from models.participants import Participant, fold_name, refresh_deadlines
     from models.policy import Actor
 
-    today = utcnow().date()
+    today = local_today()
     seed = live_server.seed
     with live_server.app.app_context(), services(live_server.app).session_factory() as session:
         from models.accounts import User
@@ -102,7 +102,7 @@ def test_class_page(pages: Pages, check_a11y: Check, school: dict[str, Any]) -> 
 
 def test_attendance_register(pages: Pages, check_a11y: Check, school: dict[str, Any]) -> None:
     page = pages("teacher")
-    today = utcnow().date().isoformat()
+    today = local_today().isoformat()
     response = page.goto(f"/classes/{school['number']}/attendance?on={today}")
     assert response is not None and response.status == 200
     check_a11y(page, "attendance register")
@@ -135,9 +135,7 @@ def test_teacher_records_progress(pages: Pages, check_a11y: Check, school: dict[
     for days_ago, level in ((40, "A1"), (10, "A2")):
         page.locator("#e-skill").select_option("oral")
         page.locator("#e-level").select_option(level)
-        page.locator("#e-assessed_on").fill(
-            (utcnow().date() - timedelta(days=days_ago)).isoformat()
-        )
+        page.locator("#e-assessed_on").fill((local_today() - timedelta(days=days_ago)).isoformat())
         response = submit(page, "form[action$='/estimates'] button[type=submit]")
         assert response is not None and response.status == 200
     page.locator("#t-kind").select_option("social_studies")
@@ -145,8 +143,8 @@ def test_teacher_records_progress(pages: Pages, check_a11y: Check, school: dict[
     response = submit(page, "form[action$='/tests'] button[type=submit]")
     assert response is not None and response.status == 200
     page.locator("#l-leave_type").select_option("parental")
-    page.locator("#l-starts_on").fill(utcnow().date().isoformat())
-    page.locator("#l-ends_on").fill((utcnow().date() + timedelta(days=13)).isoformat())
+    page.locator("#l-starts_on").fill(local_today().isoformat())
+    page.locator("#l-ends_on").fill((local_today() + timedelta(days=13)).isoformat())
     response = submit(page, "form[action$='/leave'] button[type=submit]")
     assert response is not None and response.status == 200
     assert page.locator("svg[role=img] title").count() == 1

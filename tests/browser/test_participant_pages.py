@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from app.database import services
-from models.base import utcnow
+from models.base import local_today, utcnow
 from tests.browser.conftest import (
     COLLEAGUE,
     HOUSING_UNIT,
@@ -107,7 +107,7 @@ def test_registration_through_the_form(
 ) -> None:
     page = pages("advisor")
     page.goto("/participants/new")
-    today = utcnow().date()
+    today = local_today()
     page.locator("#given_name").fill("Fatima")
     page.locator("#family_name").fill("Ali Nur")
     page.locator("#national_id").fill(norwegian_id(REGISTERED_BIRTH))
@@ -180,7 +180,7 @@ def test_rule_override(pages: Pages, check_a11y: Check, live_server: LiveServer)
     assert page.locator(".field--error").count() >= 1
     check_a11y(page, "advisor rule overrides, empty")
 
-    moved = (utcnow().date() + timedelta(days=30)).isoformat()
+    moved = (local_today() + timedelta(days=30)).isoformat()
     page.locator("#subject").select_option("deadline:competence_mapping")
     page.locator("#value").fill(moved)
     page.locator("#reason").fill("Kartleggingen er avtalt med Nordby voksenopplæring.")
@@ -198,7 +198,7 @@ def test_consents(pages: Pages, check_a11y: Check, live_server: LiveServer) -> N
     rows = page.locator("main table tbody tr")
     assert rows.count() == 1  # the seeded consent to NAV
     assert rows.locator(f"form[action^='/participants/{participant}/consents/']").count() == 1
-    assert page.locator("#valid_from").input_value() == utcnow().date().isoformat()
+    assert page.locator("#valid_from").input_value() == local_today().isoformat()
     check_a11y(page, "advisor consents")
 
     housing = str(live_server.seed.units[HOUSING_UNIT])

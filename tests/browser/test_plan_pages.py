@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from app.database import services
-from models.base import utcnow
+from models.base import local_today
 from tests.browser.conftest import PHONE, SUBMIT, LiveServer, assert_fits_width, screenshot, submit
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def subject(live_server: LiveServer) -> str:
     from models.codes import ParticipantStatus, PermitCategory
     from models.participants import Participant, fold_name, refresh_deadlines
 
-    today = utcnow().date()
+    today = local_today()
     advisor = live_server.seed.users["advisor"]
     with live_server.app.app_context(), services(live_server.app).session_factory() as session:
         participant = Participant(
@@ -58,7 +58,7 @@ def subject(live_server: LiveServer) -> str:
 
 
 def _days(offset: int) -> str:
-    return (utcnow().date() + timedelta(days=offset)).isoformat()
+    return (local_today() + timedelta(days=offset)).isoformat()
 
 
 def _ok(response: Any, status: int = 200) -> None:
