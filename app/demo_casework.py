@@ -29,7 +29,7 @@ from models.codes import (
 )
 from models.decisions import DecisionInput, EndInput, end_programme, record_decision
 from models.errors import DomainError
-from models.followups import FollowUpInput, NextAction, log_follow_up
+from models.followups import FollowUpInput, log_follow_up
 from models.participants import Participant
 from models.plans import (
     EducationLevel,
@@ -47,6 +47,7 @@ from models.plans import (
     versions_of,
 )
 from models.policy import Actor
+from models.tasks import NextAction
 
 DEMO_ADVISOR = "advisor@demo.veiviser.no"
 STORIES = 10  # participants of the demo advisor who get case work

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from models.accounts import Unit, User
 from models.codes import Country
 from models.errors import DomainError
-from models.followups import NextAction
 from models.housing import (
     HousingInput,
     HousingNoteInput,
@@ -47,6 +46,7 @@ from models.placements import (
 )
 from models.plans import Plan
 from models.policy import Actor
+from models.tasks import NextAction
 
 DEMO_ADVISOR = "advisor@demo.veiviser.no"
 # (name, organisation number with a valid check digit, industry, supervisor)

@@ -34,12 +34,16 @@ from models.crypto import Encrypted, Referenced, Sealed
 from models.errors import N_, NotFound, StaleEdit, ValidationFailed
 from models.participants import LANGUAGE_CODE_LENGTH, LANGUAGE_PATTERN, Participant
 from models.policy import Action, Actor, can
-from models.tasks import Task, check_assignee, check_due, check_title, new_task
+from models.tasks import (
+    NextAction,
+    Task,
+    clean_next_actions,
+    new_task,
+)
 
 MAX_SUMMARY = 8000
 MAX_EXTERNALS = 500
 MAX_ATTENDEES = 20
-MAX_NEXT_ACTIONS = 3
 OVERVIEW_FOLLOW_UPS = 3
 # Not law: a follow-up older than this is almost certainly a typing error in the year.
 MAX_AGE = timedelta(days=5 * 366)
@@ -100,20 +104,6 @@ class FollowUp(Referenced, Versioned, Base):
         text = (self.summary or "").strip()
         first = text.splitlines()[0] if text else ""
         return first if len(first) <= 120 else first[:119] + "…"
-
-
-@dataclass
-class NextAction:
-    """One row of "next actions" in the form; an empty row is skipped."""
-
-    title: str = ""
-    assignee: User | None = None
-    assignee_given: bool = False  # something was chosen, even if unknown
-    due_on: date | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.title.strip() and not self.assignee_given and self.due_on is None
 
 
 @dataclass
@@ -213,25 +203,6 @@ def _clean(data: FollowUpInput, participant: Participant, now: datetime) -> _Cle
     )
 
 
-def _clean_actions(
-    actions: list[NextAction], participant: Participant, today: date
-) -> list[tuple[str, User, date]]:
-    if len(actions) > MAX_NEXT_ACTIONS:
-        raise ValidationFailed(
-            N_("At most %(max)d next actions at a time."), None, max=MAX_NEXT_ACTIONS
-        )
-    clean = []
-    for number, action in enumerate(actions, start=1):
-        if action.is_empty:
-            continue
-        prefix = f"action{number}_"
-        title = check_title(action.title, prefix + "title")
-        assignee = check_assignee(action.assignee, participant, prefix + "assignee")
-        due_on = check_due(action.due_on, today, prefix + "due_on")
-        clean.append((title, assignee, due_on))
-    return clean
-
-
 def _apply(follow_up: FollowUp, clean: _Clean) -> set[str]:
     changed: set[str] = set()
     for name in ("occurred_at", "kind", "interpreter_used", "interpreter_language"):
@@ -260,7 +231,7 @@ def log_follow_up(
     Callers: the participant's assigned advisors (FOLLOW_UP_WRITE)."""
     grant = actor.authorise(Action.FOLLOW_UP_WRITE, participant)
     clean = _clean(data, participant, utcnow())
-    actions = _clean_actions(data.next_actions, participant, today)
+    actions = clean_next_actions(data.next_actions, participant, today)
     follow_up = FollowUp(
         participant_id=participant.id,
         created_by_id=actor.user.id if actor.user else None,

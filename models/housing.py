@@ -51,18 +51,21 @@ from models.codes import Country
 from models.crypto import Encrypted, Referenced, Sealed
 from models.deadlines import Due, frozen_params, register_provider
 from models.errors import N_, NotFound, StaleEdit, ValidationFailed
-from models.followups import NextAction
 from models.participants import MAX_MUNICIPALITY, Participant, refresh_deadlines
 from models.policy import Action, Actor
 from models.rules import DeadlineKind, NoRuleSet, RuleSet, rule_set_for
-from models.tasks import Task, check_assignee, check_due, check_title, new_task
+from models.tasks import (
+    NextAction,
+    Task,
+    clean_next_actions,
+    new_task,
+)
 
 MAX_ADDRESS = 300
 MAX_LANDLORD = 500
 MAX_ADAPTATIONS = 2000
 MAX_NOTE = 8000
 MAX_HOUSEHOLD = 30
-MAX_NEXT_ACTIONS = 3
 # Not law: a date further back or ahead than this is almost certainly a typing error.
 MAX_PAST = timedelta(days=30 * 366)
 MAX_AHEAD = timedelta(days=10 * 366)
@@ -423,25 +426,6 @@ def _clean_note(data: HousingNoteInput, today: date) -> tuple[date, HousingNoteK
     return data.noted_on, data.kind, note
 
 
-def _clean_actions(
-    actions: list[NextAction], participant: Participant, today: date
-) -> list[tuple[str, User, date]]:
-    if len(actions) > MAX_NEXT_ACTIONS:
-        raise ValidationFailed(
-            N_("At most %(max)d next actions at a time."), None, max=MAX_NEXT_ACTIONS
-        )
-    clean = []
-    for number, action in enumerate(actions, start=1):
-        if action.is_empty:
-            continue
-        prefix = f"action{number}_"
-        title = check_title(action.title, prefix + "title")
-        assignee = check_assignee(action.assignee, participant, prefix + "assignee")
-        due_on = check_due(action.due_on, today, prefix + "due_on")
-        clean.append((title, assignee, due_on))
-    return clean
-
-
 def log_housing_note(
     session: Session,
     actor: Actor,
@@ -454,7 +438,7 @@ def log_housing_note(
     Callers: the participant's assigned advisors (HOUSING_WRITE)."""
     grant = actor.authorise(Action.HOUSING_WRITE, participant)
     noted_on, kind, text = _clean_note(data, today)
-    actions = _clean_actions(data.next_actions, participant, today)
+    actions = clean_next_actions(data.next_actions, participant, today)
     note = HousingNote(
         participant_id=participant.id,
         noted_on=noted_on,

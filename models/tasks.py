@@ -167,6 +167,46 @@ def assignee_candidates(session: Session, participant: Participant) -> list[User
     return [u for u in staff_who_may_read(session, participant) if may_hold(u, participant)]
 
 
+# -- next actions: the task rows of a follow-up or a housing note ------------------
+
+MAX_NEXT_ACTIONS = 3
+
+
+@dataclass
+class NextAction:
+    """One row of "next actions" in a form; an empty row is skipped."""
+
+    title: str = ""
+    assignee: User | None = None
+    assignee_given: bool = False  # something was chosen, even if unknown
+    due_on: date | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.title.strip() and not self.assignee_given and self.due_on is None
+
+
+def clean_next_actions(
+    actions: list[NextAction], participant: Participant, today: date
+) -> list[tuple[str, User, date]]:
+    """The filled rows, checked (title, an assignee who may hold the task, a due date);
+    errors name the row's field (`action1_title`, …)."""
+    if len(actions) > MAX_NEXT_ACTIONS:
+        raise ValidationFailed(
+            N_("At most %(max)d next actions at a time."), None, max=MAX_NEXT_ACTIONS
+        )
+    clean = []
+    for number, action in enumerate(actions, start=1):
+        if action.is_empty:
+            continue
+        prefix = f"action{number}_"
+        title = check_title(action.title, prefix + "title")
+        assignee = check_assignee(action.assignee, participant, prefix + "assignee")
+        due_on = check_due(action.due_on, today, prefix + "due_on")
+        clean.append((title, assignee, due_on))
+    return clean
+
+
 # -- operations --------------------------------------------------------------------
 
 

@@ -19,12 +19,11 @@ from models.errors import Forbidden, NotFound, StaleEdit, ValidationFailed
 from models.followups import (
     FollowUp,
     FollowUpInput,
-    NextAction,
     correct_follow_up,
     log_follow_up,
 )
 from models.policy import Actor
-from models.tasks import Task
+from models.tasks import NextAction, Task
 from tests.conftest import csrf_token, log_in
 
 SUMMARY = "Snakket om norskkurs på kveldstid.\nHar fått barnehageplass."

@@ -14,11 +14,10 @@ from models.audit import AuditEvent
 from models.base import local_today
 from models.deadlines import deadlines_for
 from models.errors import NotFound, StaleEdit, ValidationFailed
-from models.followups import NextAction
 from models.housing import HousingInput, HousingNoteInput, HousingNoteKind, HousingType
 from models.policy import Actor
 from models.rules import DeadlineKind, rule_set_for
-from models.tasks import Task
+from models.tasks import NextAction, Task
 
 TODAY = date(2026, 11, 30)
 

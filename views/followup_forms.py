@@ -21,8 +21,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from models.accounts import User
 from models.codes import FOLLOW_UP_KIND_LABELS, FollowUpKind
-from models.followups import MAX_EXTERNALS, MAX_NEXT_ACTIONS, MAX_SUMMARY, FollowUpInput, NextAction
-from models.tasks import MAX_TITLE
+from models.followups import MAX_EXTERNALS, MAX_SUMMARY, FollowUpInput
+from models.tasks import MAX_NEXT_ACTIONS, MAX_TITLE, NextAction
 from views.participant_forms import language_choices
 
 ACTION_NUMBERS = tuple(range(1, MAX_NEXT_ACTIONS + 1))

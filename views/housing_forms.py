@@ -18,7 +18,6 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from models.accounts import User
-from models.followups import NextAction
 from models.housing import (
     HOUSING_NOTE_KIND_LABELS,
     HOUSING_TYPE_LABELS,
@@ -26,7 +25,6 @@ from models.housing import (
     MAX_ADDRESS,
     MAX_HOUSEHOLD,
     MAX_LANDLORD,
-    MAX_NEXT_ACTIONS,
     MAX_NOTE,
     HousingInput,
     HousingNoteInput,
@@ -34,7 +32,7 @@ from models.housing import (
     HousingType,
 )
 from models.participants import MAX_MUNICIPALITY
-from models.tasks import MAX_TITLE
+from models.tasks import MAX_NEXT_ACTIONS, MAX_TITLE, NextAction
 from views.followup_forms import user_choices
 
 ACTION_NUMBERS = tuple(range(1, MAX_NEXT_ACTIONS + 1))
