@@ -55,6 +55,7 @@ class Action(enum.StrEnum):
     # attendance, progress and test results (the class's teachers).
     CLASS_MANAGE = "class_manage"
     LANGUAGE_RECORD = "language_record"
+    CLASS_REPORT = "class_report"  # the centre leader's attendance and progression figures
     # Housing and work placements of a participant (the assigned advisor).
     HOUSING_WRITE = "housing_write"
     PLACEMENT_WRITE = "placement_write"
@@ -92,6 +93,7 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.TASK_WORK: frozenset({Role.ADVISOR, Role.LEADER}),
     Action.CLASS_MANAGE: frozenset({Role.LEADER, Role.TEACHER}),
     Action.LANGUAGE_RECORD: frozenset({Role.TEACHER}),
+    Action.CLASS_REPORT: frozenset({Role.LEADER}),
     Action.HOUSING_WRITE: frozenset({Role.ADVISOR}),
     Action.PLACEMENT_WRITE: frozenset({Role.ADVISOR}),
     Action.EMPLOYER_READ: frozenset({Role.ADVISOR, Role.LEADER}),

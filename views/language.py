@@ -443,14 +443,12 @@ def attendance(number: int) -> FormResult:
 
 
 @bp.route("/classes/report")
-@requires(Action.CLASS_MANAGE)
+@requires(Action.CLASS_REPORT)
 def report() -> str:
     """Attendance per class and week, and participants behind their expected progression
     (leaders of the centre)."""
     user = acting_user()
     database = db()
-    if not user.has_role(Role.LEADER):
-        abort(403)
     today = local_today()
     found = [c for c in ops.classes_for(database, user) if user.has_role(Role.LEADER, c.unit_id)]
     running = [c for c in found if c.ends_on >= today - timedelta(weeks=REPORT_WEEKS)][:100]

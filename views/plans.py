@@ -43,9 +43,9 @@ from models.codes import (
     Section,
     Skill,
 )
-from models.errors import N_, DomainError, NotFound
+from models.errors import N_, NotFound
 from models.participants import Participant
-from models.policy import Action, require
+from models.policy import Action, can
 from views.common import (
     Saved,
     acting_actor,
@@ -97,14 +97,6 @@ FIELD_LABELS = {
 def _review_months() -> int | None:
     value = current_app.config.get("PLAN_REVIEW_MONTHS")
     return int(value) if value else None
-
-
-def _may_edit(participant: Participant) -> bool:
-    try:
-        require(acting_user(), Action.PLAN_EDIT, participant)
-    except DomainError:
-        return False
-    return True
 
 
 def _plan_or_404(participant: Participant) -> ops.Plan:
@@ -172,7 +164,7 @@ def overview_panel(participant: Participant, view: View, today: date) -> dict[st
     panel: dict[str, Any] = {
         "participant_ref": participant.ref,
         "mapping": mapping,
-        "can_edit": _may_edit(participant),
+        "can_edit": can(acting_user(), Action.PLAN_EDIT, participant),
         "plan": None,
         "end_goal_labels": END_GOAL_LABELS,
         "element_labels": PLAN_ELEMENT_TYPE_LABELS,
@@ -210,7 +202,7 @@ def plan(ref: str) -> str:
         "plans/plan.html",
         participant=participant,
         mapping=ops.current_mapping(database, participant),
-        can_edit=_may_edit(participant),
+        can_edit=can(acting_user(), Action.PLAN_EDIT, participant),
         today=today,
         **context,
         **_labels(),
@@ -489,7 +481,7 @@ def history(ref: str) -> str:
         participant=participant,
         plan=current,
         page=page,
-        can_edit=_may_edit(participant),
+        can_edit=can(acting_user(), Action.PLAN_EDIT, participant),
         **_labels(),
     )
 
@@ -548,7 +540,7 @@ def version(ref: str, number: int) -> str:
         plan=current,
         version=found,
         snapshot=found.snapshot,
-        can_edit=_may_edit(participant),
+        can_edit=can(acting_user(), Action.PLAN_EDIT, participant),
         agreed_by=database.get(User, found.agreed_by_id) if found.agreed_by_id else None,
         **_labels(),
     )
@@ -807,7 +799,7 @@ def mapping(ref: str) -> str:
         mapping=revisions[0] if revisions else None,
         revisions=revisions,
         guidances=ops.guidances(database, participant),
-        can_edit=_may_edit(participant),
+        can_edit=can(acting_user(), Action.PLAN_EDIT, participant),
         **_labels(),
     )
 
