@@ -64,6 +64,9 @@ class Action(enum.StrEnum):
     EMPLOYER_MANAGE = "employer_manage"
     # The unit's outcome figures and their exports (no personal data).
     OUTCOMES_READ = "outcomes_read"
+    # The unit's exports with personal data (participant list, national-register report)
+    # and marking national-register events as reported.
+    UNIT_EXPORT = "unit_export"
 
 
 # Which roles may perform an action at all (before any object scope applies).
@@ -99,6 +102,7 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.EMPLOYER_READ: frozenset({Role.ADVISOR, Role.LEADER}),
     Action.EMPLOYER_MANAGE: frozenset({Role.ADVISOR, Role.LEADER}),
     Action.OUTCOMES_READ: frozenset({Role.LEADER}),
+    Action.UNIT_EXPORT: frozenset({Role.LEADER}),
 }
 
 
