@@ -13,6 +13,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from zxcvbn import zxcvbn
 
@@ -274,11 +275,24 @@ def _account_key(email: str) -> str:
 
 
 def _throttle(session: Session, email: str) -> LoginThrottle:
+    """The account's throttle row, locked for this transaction (created if missing).
+
+    Failures arrive at several processes at once: the row is re-read under the lock
+    (populate_existing, since check_throttle may have loaded it unlocked), and a first
+    failure racing another one's INSERT loses in a savepoint and then locks the winner's.
+    """
     key = _account_key(email)
-    row = session.get(LoginThrottle, key, with_for_update=True)
+    row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
     if row is None:
-        row = LoginThrottle(account_key=key, failures=0)
-        session.add(row)
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(account_key=key, failures=0))
+        except IntegrityError:
+            pass
+        row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+        if row is None:  # created and deleted (a successful login) in between
+            row = LoginThrottle(account_key=key, failures=0)
+            session.add(row)
     return row
 
 
@@ -339,7 +353,15 @@ def authenticate(
     though no login happens).
     """
     check_throttle(session, email, now)
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    # Locked: two logins of one account at once (two tabs, two processes) both write the
+    # versioned user row (TOTP step, last login); unlocked, the second failed with a 500,
+    # and a TOTP code could be used twice. The second now waits and sees the first's step.
+    user = session.scalar(
+        select(User)
+        .where(User.email == normalise_email(email))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if user is None:
         _equalise_timing(password)
         register_failure(session, email, now)

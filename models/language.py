@@ -315,7 +315,13 @@ class Attendance(Versioned, Base):
     __tablename__ = "attendances"
     __table_args__ = (
         UniqueConstraint("session_id", "participant_id"),
-        Index("ix_attendances_participant_held", "participant_id", "held_on"),
+        # INCLUDE: the outcome figures' absence sums read the index only (migration 0013).
+        Index(
+            "ix_attendances_participant_held",
+            "participant_id",
+            "held_on",
+            postgresql_include=["status", "planned_minutes", "attended_minutes"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -929,11 +935,24 @@ def save_register(
     is_correction = register.session is not None
     held = register.session
     if held is None:
-        held = ClassSession(class_id=item.id, held_on=on, planned_minutes=planned)
-        session.add(held)
-    held.saved_by_id = user_id
-    held.saved_at = utcnow()  # bumps the version: the next stale form is refused
-    session.flush()
+        held = ClassSession(
+            class_id=item.id,
+            held_on=on,
+            planned_minutes=planned,
+            saved_by_id=user_id,
+            saved_at=utcnow(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(held)
+        except IntegrityError:
+            # Another teacher's first save of this day won (in another process): this
+            # form is as stale as one with an old version.
+            raise StaleEdit() from None
+    else:
+        held.saved_by_id = user_id
+        held.saved_at = utcnow()  # bumps the version: the next stale form is refused
+        session.flush()
     rules: dict[Country, RuleSet] = {}
     for enrolment, status, reason, minutes in cleaned:
         participant = enrolment.participant
@@ -1061,13 +1080,16 @@ def _latest_alerts(session: Session, participant_ids: list[int]) -> dict[int, Ab
         .subquery()
     )
     rows = session.scalars(
-        select(AbsenceAlert).join(
+        select(AbsenceAlert)
+        .join(
             latest,
             and_(
                 AbsenceAlert.participant_id == latest.c.participant_id,
                 AbsenceAlert.number == latest.c.number,
             ),
         )
+        # Another process may have cleared an alert this session loaded earlier.
+        .execution_options(populate_existing=True)
     )
     return {a.participant_id: a for a in rows}
 
@@ -1088,15 +1110,25 @@ def check_absence(
     the threshold) gives the advisor a task. Staying above creates nothing; going
     under clears the alert, so the next crossing is a new one.
 
-    The caller authorised the write and records the audit event. Each participant that
-    changes state is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises
-    writers), and the (participant, number) unique constraint backs that up.
+    The caller authorised the write and records the audit event. Every participant is
+    locked before their absence is summed (SELECT … FOR NO KEY UPDATE on PostgreSQL, in
+    id order; SQLite serialises writers): two registers saved at once in different
+    processes must see each other's rows, or a crossing made by the two together is
+    missed. NO KEY, because the caller's attendance inserts already hold KEY SHARE locks
+    on these rows (foreign keys) and FOR UPDATE would deadlock against the other save.
+    The (participant, number) unique constraint backs the lock up.
     """
     from models.tasks import new_task
 
     if not participants:
         return []
     ids = [p.id for p in participants]
+    session.execute(
+        select(Participant.id)
+        .where(Participant.id.in_(ids))
+        .order_by(Participant.id)
+        .with_for_update(key_share=True)
+    )
     by_country: dict[Country, RuleSet] = {}
     summaries: dict[Country, dict[int, AbsenceSummary]] = {}
     for participant in participants:
@@ -1118,12 +1150,6 @@ def check_absence(
         is_open = latest is not None and latest.cleared_on is None
         if above == is_open:
             continue
-        # Lock, then look again: a concurrent save may have done it meanwhile.
-        session.execute(
-            select(Participant.id).where(Participant.id == participant.id).with_for_update()
-        )
-        latest = _latest_alerts(session, [participant.id]).get(participant.id)
-        is_open = latest is not None and latest.cleared_on is None
         if not above:
             if latest is not None and is_open:
                 latest.cleared_on = today
