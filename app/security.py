@@ -39,7 +39,8 @@ login_manager.session_protection = None  # the session token is rotated at login
 login_manager.login_view = "auth.login"
 
 F = TypeVar("F", bound=Callable[..., Any])
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# At most 40 characters: the audit trail stores the id in a String(40) column.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,40}$")
 
 
 # -- server-side session ---------------------------------------------------
