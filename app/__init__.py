@@ -27,7 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app_config.load(app, test_config)
     app_config.validate(app)
 
-    from app import errors, i18n, security
+    from app import errors, i18n, logs, security
     from app.database import Services, close_db
     from models import accounts
     from models.crypto import KeyRing, load_master_key
@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     CSRFProtect(app)
     i18n.init_app(app)
+    logs.init_app(app)  # before security: its gate may answer a request itself
     security.init_app(app)
     errors.init_app(app)
 
@@ -67,10 +68,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         auth,
         decisions,
         employers,
+        exports,
         followups,
         housing,
         language,
         main,
+        nir,
         outcomes,
         participants,
         placements,
@@ -96,6 +99,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         employers.bp,
         unit.bp,
         outcomes.bp,
+        nir.bp,
+        exports.bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -15,8 +15,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from app.backup import backup_command, restore_command
 from app.database import db, services
 from app.seed import seed_command
+from app.serve import serve
 from models.accounts import Role, UnitKind
 
 
@@ -357,6 +359,24 @@ def sessions_purge() -> None:
     click.echo(f"Purged {count} expired sessions.")
 
 
+@click.group("exports", help="Leaders' export files.")
+def exports_group() -> None:
+    pass
+
+
+@exports_group.command(
+    "purge", help="Delete export files older than 24 hours (run from cron, e.g. hourly)."
+)
+@with_appcontext
+def exports_purge() -> None:
+    from models import exports
+    from models.base import utcnow
+
+    count = exports.purge_expired(db(), utcnow())
+    db().commit()
+    click.echo(f"Purged {count} expired export files.")
+
+
 @click.group("deadlines", help="Deadlines of the participants.")
 def deadlines_group() -> None:
     pass
@@ -387,7 +407,11 @@ COMMANDS: list[click.Command] = [
     keys_group,
     audit_group,
     sessions_group,
+    exports_group,
     seed_command,
+    backup_command,
+    restore_command,
+    serve,
 ]
 
 

@@ -54,9 +54,14 @@ DEFAULTS: dict[str, Any] = {
     # Participant record
     "ALLOW_SYNTHETIC_IDS": False,  # accept Skatteetaten/NAV synthetic test numbers (test sites)
     "BREAK_GLASS_HOURS": 2,
+    # Exports run in a thread of the process that received the request (tests run them inline).
+    "EXPORT_IN_BACKGROUND": True,
     # Deployment overrides of rule-set defaults (None: the rule set's value).
     "PLAN_REVIEW_MONTHS": None,  # months between plan reviews
     "LESSON_PROGRAMME_MINUTES": None,  # programme minutes a lesson counts as
+    # Logging: "json" (one object per line, the default under `veiviser serve`) or "text".
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
 }
 
 # Optional whole numbers: unset means "the rule set decides".

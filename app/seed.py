@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import Table, insert, inspect, select, text
+from sqlalchemy import Engine, Table, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from models.accounts import Membership, Role, Unit, UnitKind, User
@@ -405,9 +405,11 @@ class PersonFactory:
     ago the person was settled and from the rules' entitlement.
     """
 
-    def __init__(self, rng: random.Random, today: date) -> None:
+    def __init__(self, rng: random.Random, today: date, *, endings: bool = False) -> None:
         self.rng = rng
         self.today = today
+        # Outcome seeding (`veiviser seed --outcomes`): more programmes started and ended.
+        self.endings = endings
         self._national_ids: set[str] = set()
         self._duf_numbers: set[str] = set()
         self._origins = _Weighted(tuple((o, o.weight) for o in ORIGINS))
@@ -507,10 +509,14 @@ class PersonFactory:
         from models.rules import programme_entitlement
 
         rng, today = self.rng, self.today
-        if programme_entitlement(person.facts(), today).value is False:
+        settled = person.settlement_on
+        # With `endings`, entitlement as the municipality judged it at settlement: judged
+        # today, the "less than two years in a municipality" limit makes everyone settled
+        # over two years ago not entitled, and there are few programme ends to count.
+        judged = min(settled, today) if self.endings else today
+        if programme_entitlement(person.facts(), judged).value is False:
             person.status = ParticipantStatus.NOT_ENTITLED
             return
-        settled = person.settlement_on
         if settled > today:
             return  # registered ahead of settlement
         since = (today - settled).days
@@ -530,12 +536,22 @@ class PersonFactory:
         person.programme_decision_on = decision
         person.programme_start_on = start
         person.status = ParticipantStatus.ACTIVE
-        if since > 700 and rng.random() < 0.25:
+        if self.endings:
+            # Programmes run ten months to two and a half years; most whose end has come
+            # have ended (the rest were extended), so a unit's outcome figures have ends in
+            # each of the last three years to count.
+            end = start + self._days(300, 900)
+            if end <= today and rng.random() < 0.85:
+                person.status = ParticipantStatus.ENDED
+                person.programme_end_on = end
+                return
+        elif since > 700 and rng.random() < 0.25:
             end = start + self._days(365, 730)
             if end <= today:
                 person.status = ParticipantStatus.ENDED
                 person.programme_end_on = end
-        elif since > 400 and rng.random() < 0.06:
+            return
+        if since > 400 and rng.random() < 0.06:
             person.status = ParticipantStatus.ON_LEAVE
 
 
@@ -791,21 +807,36 @@ def load_participants(
     return writer.written
 
 
+_BULK_TABLES = (
+    "participants, users, memberships, units, plans, plan_elements, plan_versions, tasks, "
+    "follow_ups, language_classes, class_teachers, enrolments, class_sessions, attendances, "
+    "programme_ends, language_test_results, placements, employers, language_leaves"
+)
+
+
 def refresh_statistics(session: Session) -> None:
-    """ANALYZE the tables just filled. PostgreSQL's manual advises it after a bulk load
-    ("Populating a Database"); on SQLite, without statistics the planner picks the unit
-    index over the deadline index and a 100k caseload page took 86 ms instead of 18 ms
-    (bench/bench_participants.py --sqlite-analyze)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "ANALYZE participants, users, memberships, units, plans, plan_elements, "
-                "plan_versions, tasks, follow_ups, language_classes, class_teachers, "
-                "enrolments, class_sessions, attendances"
-            )
-        )
-    else:
+    """VACUUM ANALYZE (PostgreSQL) or ANALYZE (SQLite) the tables just filled.
+
+    PostgreSQL's manual advises it after a bulk load ("Populating a Database"). VACUUM
+    as well, because a bulk-loaded table has no visibility map until autovacuum has run:
+    without it the outcome figures' index-only scan over a unit's attendance reads the
+    whole heap instead (H9, issue 7). On SQLite, without statistics the planner picks the
+    unit index over the deadline index and a 100k caseload page took 86 ms instead of
+    18 ms (bench/bench_participants.py --sqlite-analyze).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
         session.execute(text("ANALYZE"))
+    elif isinstance(bind, Engine):
+        session.commit()
+        # VACUUM cannot run inside a transaction block.
+        with bind.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                f"VACUUM (ANALYZE) {_BULK_TABLES}"
+            )
+        return
+    else:  # a session on a caller's connection (the tests' outer transaction)
+        session.execute(text(f"ANALYZE {_BULK_TABLES}"))
     session.commit()
 
 
@@ -907,6 +938,12 @@ def _read_password(password_stdin: bool) -> tuple[str, bool]:
     type=click.IntRange(0, 104),
     help="Enrol everyone in the programme in classes of 25 with this many weeks of attendance.",
 )
+@click.option(
+    "--outcomes",
+    is_flag=True,
+    help="Record what the outcome figures read: programme ends for those who ended, test "
+    "results, placements and leave.",
+)
 @with_appcontext
 def seed_command(
     participant_count: int,
@@ -921,6 +958,7 @@ def seed_command(
     tasks_per_participant: int,
     follow_ups_per_participant: int,
     attendance_weeks: int,
+    outcomes: bool,
 ) -> None:
     from app.database import db
     from models.accounts import hash_password
@@ -945,7 +983,7 @@ def seed_command(
     staff_seconds = time.perf_counter() - started
 
     writer = ParticipantWriter(session, today, batch_size=batch_size, keep_ids=ids_file is not None)
-    factory = PersonFactory(rng, today)
+    factory = PersonFactory(rng, today, endings=outcomes)
     by_id = {u.unit.id: u.municipality for u in units}
     plan = ((where, by_id[where.unit_id]) for where in assignments(units, participant_count, rng))
     participants_started = time.perf_counter()
@@ -986,6 +1024,16 @@ def seed_command(
         say(
             f"Language training: {language.classes:,} classes, {language.enrolments:,} "
             f"enrolments, {language.attendances:,} attendance rows in "
+            f"{time.perf_counter() - began:.2f} s."
+        )
+    if outcomes:
+        from app.seed_work import seed_outcomes
+
+        began = time.perf_counter()
+        ended = seed_outcomes(session, today, rng)
+        say(
+            f"Outcomes: {ended.programme_ends:,} programme ends, {ended.test_results:,} test "
+            f"results, {ended.placements:,} placements, {ended.leaves:,} leaves in "
             f"{time.perf_counter() - began:.2f} s."
         )
     refresh_statistics(session)

@@ -361,6 +361,8 @@ class MainActivity(enum.StrEnum):
     EDUCATION = "education"
     WORK_AND_EDUCATION = "work_and_education"
     JOB_SEEKING = "job_seeking"
+    # Sweden only: counts as self-supporting for the establishment programme's goal.
+    UNEMPLOYMENT_INSURANCE = "unemployment_insurance"
     OTHER = "other"
     UNKNOWN = "unknown"
 
@@ -370,6 +372,7 @@ MAIN_ACTIVITY_LABELS = {
     MainActivity.EDUCATION: N_("Education"),
     MainActivity.WORK_AND_EDUCATION: N_("Work and education"),
     MainActivity.JOB_SEEKING: N_("Job seeking"),
+    MainActivity.UNEMPLOYMENT_INSURANCE: N_("Unemployment insurance (Sweden)"),
     MainActivity.OTHER: N_("Other activity"),
     MainActivity.UNKNOWN: N_("Not known"),
 }

@@ -70,6 +70,8 @@ def config_for(url: str, **overrides: Any) -> dict[str, Any]:
         "REQUIRE_MFA": True,
         "ACTIVE_KEY_TTL_SECONDS": 0.0,
         "PAGE_SIZE": 10,
+        # A background thread would not share the test's rolled-back connection.
+        "EXPORT_IN_BACKGROUND": False,
     }
     config.update(overrides)
     return config

@@ -14,6 +14,7 @@ from flask import Flask
 from models.accounts import Role
 from tests.access_rules import (
     DECISION_RULES,
+    EXPORT_RULES,
     FOLLOW_UP_RULES,
     HOUSING_RULES,
     LANGUAGE_RULES,
@@ -21,6 +22,7 @@ from tests.access_rules import (
     PLAN_RULES,
 )
 from tests.access_rules.common import everyone, record
+from tests.access_rules.nir import NIR_RULES
 from tests.conftest import csrf_token, log_in
 
 ROLES = ("anonymous", *(role.value for role in Role))
@@ -99,6 +101,8 @@ RULES: dict[str, tuple[str, dict[str, int]]] = {
     **LANGUAGE_RULES,
     **HOUSING_RULES,
     **PLACEMENT_RULES,
+    **EXPORT_RULES,
+    **NIR_RULES,
 }
 
 

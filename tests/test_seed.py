@@ -23,7 +23,7 @@ from app.seed import EMAIL_DOMAIN, PersonFactory, synthetic_national_id
 from models.accounts import Membership, Role, Unit, User
 from models.audit import AuditEvent
 from models.base import local_today, utcnow
-from models.codes import Country
+from models.codes import Country, ParticipantStatus
 from models.errors import ValidationFailed
 from models.identity import IdKind, parse_national_id
 from models.participants import (
@@ -358,4 +358,62 @@ def test_seed_language_training_fills_registers_a_teacher_can_open(
     assert one.name in client.get("/classes/").get_data(as_text=True)
     day = sessions[0].held_on.isoformat()
     assert client.get(f"/classes/{one.id}/attendance?on={day}").status_code == 200
+    db_session.rollback()
+
+
+def test_seed_outcomes_give_the_figures_something_to_count(app: Flask, db_session: Session) -> None:
+    """Does `--outcomes` record a programme end for exactly the ended participants, in
+    their unit and on their end date, with test results, placements, leave and agreed
+    plan versions beside them, so a unit's outcome report is not empty? Yes."""
+    from models.decisions import ProgrammeEnd
+    from models.language import Leave, TestKind, TestResult
+    from models.outcomes import unit_report
+    from models.placements import Placement, PlacementStatus
+    from models.plans import PlanVersion
+
+    _result, users = seed(app, "--participants", "400", "--plans", "--outcomes", "--seed", "7")
+    participants = _participants_of(db_session, {u["unit"] for u in users})
+    ids = [p.id for p in participants]
+    ended = {p.id: p for p in participants if p.status is ParticipantStatus.ENDED}
+    assert len(ended) >= 20, "the factory ends a fair share of the programmes"
+    ends = list(
+        db_session.scalars(select(ProgrammeEnd).where(ProgrammeEnd.participant_id.in_(ids)))
+    )
+    assert {e.participant_id for e in ends} == set(ended)
+    for end in ends:
+        person = ended[end.participant_id]
+        assert end.ended_on == person.programme_end_on
+        assert end.unit_id == person.unit_id
+        if end.activity_12m is not None:
+            assert end.activity_12m_on is not None and end.activity_12m_on >= end.twelve_month_from
+    assert len({e.ended_on.year for e in ends}) >= 2, "ends spread over more than one year"
+    tests = list(db_session.scalars(select(TestResult).where(TestResult.participant_id.in_(ids))))
+    assert {t.kind for t in tests} == {TestKind.NORWEGIAN, TestKind.SOCIAL_STUDIES}
+    for test in tests:
+        person = next(p for p in participants if p.id == test.participant_id)
+        assert person.programme_start_on is not None
+        assert (
+            person.programme_start_on <= test.taken_on <= (person.programme_end_on or local_today())
+        )
+    placements = list(
+        db_session.scalars(select(Placement).where(Placement.participant_id.in_(ids)))
+    )
+    assert any(p.status is PlacementStatus.ENDED for p in placements)
+    on_leave = {p.id for p in participants if p.status is ParticipantStatus.ON_LEAVE}
+    leaves = list(db_session.scalars(select(Leave).where(Leave.participant_id.in_(ids))))
+    assert on_leave <= {leave.participant_id for leave in leaves}
+    agreed = db_session.scalars(
+        select(PlanVersion).where(
+            PlanVersion.participant_id.in_(ids), PlanVersion.agreed_on.is_not(None)
+        )
+    ).all()
+    assert agreed and all(v.agreed_on and v.agreed_on <= local_today() for v in agreed)
+
+    unit = db_session.scalars(select(Unit).where(Unit.name == users[0]["unit"])).one()
+    year = max(Counter(e.ended_on.year for e in ends).items(), key=lambda kv: kv[1])[0]
+    report = unit_report(db_session, unit, year, today=local_today(), threshold=0)
+    cells = report.total.cells
+    assert cells["work_or_education"].n == sum(1 for e in ends if e.ended_on.year == year)
+    assert cells["plan_agreed"].count
+    assert cells["social_studies_passed"].n and cells["days_to_start"].value
     db_session.rollback()

@@ -146,3 +146,52 @@ def paginate(session: Session, stmt: Select[Any], number: int | None = None) -> 
     number = min(number, pages)
     items = list(session.scalars(stmt.limit(size).offset((number - 1) * size)))
     return Page(items=items, number=number, size=size, total=total)
+
+
+# -- a leader's unit and year -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitYear:
+    """The unit (among those the acting user leads) and the year a leader's page shows."""
+
+    units: list[Any]
+    unit: Any
+    year: int
+    error: str | None  # the bad year's message; `year` is then the default
+
+
+def led_units() -> list[Any]:
+    """The units the acting user leads; none is 403 (the role check let a leader in)."""
+    from models.outcomes import leader_units
+
+    units = leader_units(db(), acting_user())
+    if not units:
+        abort(403)
+    return units
+
+
+def led_unit(units: list[Any], raw: str) -> Any:
+    """The unit chosen by id among `units` (the first when none is chosen); another is 404."""
+    raw = raw.strip()
+    if not raw:
+        return units[0]
+    chosen = next((u for u in units if str(u.id) == raw), None)
+    if chosen is None:
+        abort(404)
+    return chosen
+
+
+def choose_unit_and_year(default_year: int, first_year: int, last_year: int) -> UnitYear:
+    """The `unit` and `year` of the query string, for the outcome figures and the NIR page."""
+    from flask_babel import gettext
+
+    units = led_units()
+    unit = led_unit(units, request.args.get("unit", ""))
+    raw_year = request.args.get("year", "").strip()
+    if not raw_year:
+        return UnitYear(units, unit, default_year, None)
+    if raw_year.isdigit() and first_year <= int(raw_year) <= last_year:
+        return UnitYear(units, unit, int(raw_year), None)
+    error = gettext("Choose a year from %(first)d to %(last)d.", first=first_year, last=last_year)
+    return UnitYear(units, unit, default_year, error)

@@ -9,22 +9,26 @@ still writes one audit event (committed before anything is sent).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
-from flask_babel import format_decimal, format_percent, gettext
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
+from flask import Blueprint, Response, abort, current_app, g, render_template
+from flask_babel import format_percent, get_locale, gettext
 
 from app.database import db
-from app.security import acting_user, record_event, requires
+from app.security import record_event, requires
 from models import outcomes
 from models.accounts import Role, Unit
 from models.base import local_today
 from models.codes import END_GOAL_LABELS, EndGoal
-from models.outcomes import FIGURES, Cell, FigureDef, Kind, Report
+from models.outcomes import Cell, FigureDef, Kind, Report
 from models.policy import Action, Grant
 from views.charts import BarChart, bar_chart
+from views.common import UnitYear, choose_unit_and_year
 
 bp = Blueprint("outcomes", __name__, url_prefix="/unit/outcomes")
 
@@ -32,47 +36,17 @@ bp = Blueprint("outcomes", __name__, url_prefix="/unit/outcomes")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@dataclass(frozen=True)
-class Choice:
-    units: list[Unit]
-    unit: Unit
-    year: int
-    error: str | None
-
-
 def _threshold() -> int:
     value = current_app.config.get("SMALL_CELL_THRESHOLD", outcomes.DEFAULT_SMALL_CELL_THRESHOLD)
     return max(int(value), 0)
 
 
-def _choose() -> Choice:
-    """The unit and year asked for; an unknown or foreign unit is 404, a bad year an error."""
-    units = outcomes.leader_units(db(), acting_user())
-    if not units:
-        abort(403)
+def _choose() -> UnitYear:
     today = local_today()
-    raw_unit = request.args.get("unit", "").strip()
-    unit = units[0]
-    if raw_unit:
-        chosen = next((u for u in units if str(u.id) == raw_unit), None)
-        if chosen is None:
-            abort(404)
-        unit = chosen
-    raw_year = request.args.get("year", "").strip()
-    year, error = today.year, None
-    if raw_year:
-        if raw_year.isdigit() and outcomes.FIRST_YEAR <= int(raw_year) <= today.year:
-            year = int(raw_year)
-        else:
-            error = gettext(
-                "Choose a year from %(first)d to %(last)d.",
-                first=outcomes.FIRST_YEAR,
-                last=today.year,
-            )
-    return Choice(units, unit, year, error)
+    return choose_unit_and_year(today.year, outcomes.FIRST_YEAR, today.year)
 
 
-def _report(choice: Choice) -> Report:
+def _report(choice: UnitYear) -> Report:
     return outcomes.unit_report(
         db(), choice.unit, choice.year, today=local_today(), threshold=_threshold()
     )
@@ -82,25 +56,99 @@ def _grant(unit: Unit) -> Grant:
     return Grant(Role.LEADER, unit.id)
 
 
+# A cell hidden only so that a small one cannot be derived; the page explains the mark.
+COMPLEMENTARY_MARK = "–*"
+
+
+@dataclass(frozen=True)
+class _NumberFormats:
+    locale: Locale
+    percent: NumberPattern
+    rate: NumberPattern
+    decimal: NumberPattern
+
+
+@functools.cache
+def _number_formats(locale_name: str) -> _NumberFormats:
+    # A 10k unit's page formats thousands of cells; Babel would parse the locale's
+    # pattern again for each one (two thirds of the page's time), so parse once.
+    locale = Locale.parse(locale_name)
+    return _NumberFormats(
+        locale,
+        parse_pattern(locale.percent_formats[None]),
+        # Absence rates are small: one decimal tells 4.6 % from 5.4 %.
+        parse_pattern("#,##0.0 %"),
+        parse_pattern(locale.decimal_formats[None]),
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _format_value(locale_name: str, kind: Kind, value: float) -> str:
+    # Shares repeat a lot across thousands of cells, so one formatting per distinct value.
+    formats = _number_formats(locale_name)
+    if kind is Kind.SHARE:
+        return str(formats.percent.apply(value, formats.locale))
+    if kind is Kind.RATE:
+        return str(formats.rate.apply(value, formats.locale))
+    if kind is Kind.COUNT:
+        return str(formats.decimal.apply(int(value), formats.locale))
+    return str(formats.decimal.apply(round(value, 1), formats.locale))
+
+
+def _request_texts(threshold: int) -> tuple[str, str]:
+    """The request's locale name and its "fewer than n" text, looked up once per request."""
+    key = f"_outcome_texts_{threshold}"
+    texts: tuple[str, str] | None = g.get(key)
+    if texts is None:
+        texts = (str(get_locale() or "en"), str(gettext("fewer than %(n)d", n=threshold)))
+        setattr(g, key, texts)
+    return texts
+
+
 def format_cell(cell: Cell, figure: FigureDef, threshold: int) -> str:
     """The value as the page and the chart tables show it."""
+    if cell.complementary:
+        return COMPLEMENTARY_MARK
+    locale_name, fewer = _request_texts(threshold)
     if cell.suppressed:
-        return str(gettext("fewer than %(n)d", n=threshold))
+        return fewer
     if cell.value is None:
         return "–"
-    if figure.kind is Kind.SHARE:
-        return str(format_percent(cell.value))
-    return str(format_decimal(round(cell.value, 1)))
+    return _format_value(locale_name, figure.kind, cell.value)
 
 
 def format_n(cell: Cell, threshold: int) -> str:
+    if cell.complementary:
+        return COMPLEMENTARY_MARK
     if cell.suppressed:
-        return str(gettext("fewer than %(n)d", n=threshold))
+        return _request_texts(threshold)[1]
     return str(cell.n)
 
 
 def _advisor_label(label: str) -> str:
     return label or gettext("No primary advisor")
+
+
+def _advisor_cell(cell: Cell, figure: FigureDef, threshold: int) -> str:
+    text = format_cell(cell, figure, threshold)
+    if cell.suppressed or figure.kind is Kind.COUNT:
+        return text
+    return f"{text} ({cell.n})"
+
+
+def _advisor_rows(report: Report) -> list[tuple[str, list[str]]]:
+    """The per-advisor table as text, built here: a unit of 250 advisors has some 5,000
+    cells, and formatting them in the template took longer than the figures' queries."""
+    return [
+        (
+            _advisor_label(group.label),
+            [
+                _advisor_cell(group.cells[figure.key], figure, report.threshold)
+                for figure in report.figures
+            ],
+        )
+        for group in report.advisors
+    ]
 
 
 def _charts(report: Report) -> list[BarChart]:
@@ -171,7 +219,27 @@ def _charts(report: Report) -> list[BarChart]:
         ],
         target=target,
     )
-    return [by_advisor, trend, by_goal]
+    absence_figure = outcomes.FIGURE_BY_KEY["absence_rate"]
+    absence = bar_chart(
+        "chart-absence",
+        gettext("Unexcused absence by advisor, %(year)d", year=report.year),
+        gettext(
+            "One bar per advisor: unexcused absence as a share of the scheduled minutes of "
+            "language training in %(year)d, leave left out. Advisors with fewer than %(n)d "
+            "participants with attendance have no bar. The table below gives the same values.",
+            year=report.year,
+            n=report.threshold,
+        ),
+        [
+            (
+                _advisor_label(g.label),
+                g.cells["absence_rate"].value,
+                format_cell(g.cells["absence_rate"], absence_figure, report.threshold),
+            )
+            for g in report.groups
+        ],
+    )
+    return [by_advisor, trend, by_goal, absence]
 
 
 def _end_goal_label(goal: EndGoal | None) -> str:
@@ -197,11 +265,12 @@ def index() -> tuple[str, int]:
         "outcomes/index.html",
         choice=choice,
         report=report,
-        figures=FIGURES,
+        figures=report.figures,
         charts=_charts(report),
+        complementary_mark=COMPLEMENTARY_MARK,
         format_cell=format_cell,
         format_n=format_n,
-        advisor_label=_advisor_label,
+        advisor_rows=_advisor_rows(report),
         percent=format_percent,
         years=range(local_today().year, outcomes.FIRST_YEAR - 1, -1),
     ), 400 if choice.error else 200
@@ -209,25 +278,31 @@ def index() -> tuple[str, int]:
 
 # -- exports -------------------------------------------------------------------------
 
-EXPORT_HEADER = ("table", "group", "figure", "value", "count", "n", "suppressed")
+EXPORT_HEADER = ("table", "group", "figure", "value", "count", "n", "suppressed", "reason")
 
 
 def export_rows(report: Report) -> list[tuple[Any, ...]]:
-    """The figure tables as plain rows: no participant data, suppressed cells left blank."""
+    """The figure tables as plain rows: no participant data, suppressed cells left blank.
+
+    A cell hidden by complementary suppression has its n blank too (its n is not small,
+    but it would give the hidden one away); `reason` says which rule hid a cell.
+    """
     rows: list[tuple[Any, ...]] = []
     below = f"<{report.threshold}"
 
     def row(table: str, group: str, key: str, cell: Cell) -> tuple[Any, ...]:
+        if cell.complementary:
+            return (table, group, key, None, None, None, "yes", "complementary")
         if cell.suppressed:
-            return (table, group, key, None, None, below, "yes")
+            return (table, group, key, None, None, below, "yes", "small")
         value = None if cell.value is None else round(cell.value, 4)
-        return (table, group, key, value, cell.count, cell.n, "no")
+        return (table, group, key, value, cell.count, cell.n, "no", "")
 
-    for figure in FIGURES:
+    for figure in report.figures:
         rows.append(row("unit", report.unit.name, figure.key, report.total.cells[figure.key]))
     for group in report.advisors:
         name = group.label or "(no primary advisor)"
-        for figure in FIGURES:
+        for figure in report.figures:
             rows.append(row("advisor", name, figure.key, group.cells[figure.key]))
     for point in report.trend:
         rows.append(

@@ -7,6 +7,7 @@ point at nothing (answer 404 where the participant check passes).
 """
 
 from tests.access_rules.decisions import DECISION_RULES
+from tests.access_rules.exports import EXPORT_RULES
 from tests.access_rules.followups import FOLLOW_UP_RULES
 from tests.access_rules.housing import HOUSING_RULES
 from tests.access_rules.language import LANGUAGE_RULES
@@ -15,6 +16,7 @@ from tests.access_rules.plans import PLAN_RULES
 
 __all__ = [
     "DECISION_RULES",
+    "EXPORT_RULES",
     "FOLLOW_UP_RULES",
     "HOUSING_RULES",
     "LANGUAGE_RULES",

@@ -92,8 +92,8 @@ def test_leader_reads_the_figures(pages: Pages, check_a11y: Check, year: int) ->
     response = page.goto(f"/unit/outcomes/?year={year}")
     assert response is not None and response.status == 200
     main = page.locator("main")
-    assert main.locator("svg[role=img] title").count() == 3
-    assert main.locator("svg[role=img] desc").count() == 3
+    assert main.locator("svg[role=img] title").count() == 4
+    assert main.locator("svg[role=img] desc").count() == 4
     assert "Resultatsen" not in main.inner_text()
     screenshot(page, "outcomes")
     check_a11y(page, "outcome figures, leader")
