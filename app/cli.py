@@ -8,6 +8,7 @@ same commands are added to `app.cli`, so `flask --app app …` offers them too.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -234,14 +235,33 @@ def keys_rotate(verify: bool, batch_size: int) -> None:
         click.echo(f"New field key {plan.active_key_id} is active for writes.")
     else:
         click.echo(f"Resuming the rotation to key {plan.active_key_id}.")
-    # Other processes may still write with the old key until their cache expires;
-    # loop until nothing uses it, then retire it.
-    for _attempt in range(5):
-        pending = keys.pending_count(session, plan.retiring_key_ids)
-        if pending == 0:
-            break
-        with click.progressbar(length=pending, label="Re-encrypting", file=sys.stderr) as bar:
-            keys.reencrypt(session, plan.retiring_key_ids, batch_size, bar.update)
+
+    def reencrypt_pending() -> int:
+        done = 0
+        for _attempt in range(5):
+            pending = keys.pending_count(session, plan.retiring_key_ids)
+            if pending == 0:
+                break
+            with click.progressbar(length=pending, label="Re-encrypting", file=sys.stderr) as bar:
+                done += keys.reencrypt(session, plan.retiring_key_ids, batch_size, bar.update)
+        return done
+
+    started = time.monotonic()
+    done = reencrypt_pending()
+    took = max(time.monotonic() - started, 1e-9)
+    click.echo(f"Re-encrypted {done} values in {took:.1f} s ({done / took:.0f} values/s).")
+    # Other processes may still write with the old key until their cached active key
+    # expires and their running requests end: erase it only after that, and after
+    # re-sealing whatever they wrote meanwhile.
+    grace = float(current_app.config["ACTIVE_KEY_TTL_SECONDS"]) + float(
+        current_app.config["KEY_RETIRE_GRACE_SECONDS"]
+    )
+    wait = keys.seconds_until_retirable(session, plan, grace)
+    session.commit()
+    if wait > 0:
+        click.echo(f"Waiting {wait:.0f} s until every process writes with the new key.")
+        time.sleep(wait)
+    reencrypt_pending()
     retired = keys.retire_unused(session, plan.retiring_key_ids)
     session.commit()
     if retired:

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ABSOLUTE_HOURS": 10,
     "BLIND_INDEX_BITS": 16,
     "ACTIVE_KEY_TTL_SECONDS": 5.0,
+    # `keys rotate` erases the old data key only this long (plus the TTL above) after the
+    # new one became active: longer than any request runs (gunicorn's timeout is 30 s).
+    "KEY_RETIRE_GRACE_SECONDS": 60.0,
     "TRUSTED_PROXIES": 0,  # how many reverse proxies set X-Forwarded-* in front of the app
     "PASSWORD_HASH_TIME_COST": 3,
     "PASSWORD_HASH_MEMORY_KIB": 65536,

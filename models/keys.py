@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -167,6 +168,23 @@ def reencrypt(
             if on_progress:
                 on_progress(len(rows))
     return done
+
+
+def seconds_until_retirable(session: Session, plan: RotationPlan, grace_seconds: float) -> float:
+    """How long to wait before the retiring keys may be erased (0 when already safe).
+
+    Every process trusts its cached idea of the active key for a few seconds, and a
+    request may write a value some time after it looked the key up; until both have run
+    out since the new key became active, a value can still be sealed under the old key
+    after the last batch, and erasing the key then would make it unreadable (seen under
+    load: bench/load.py --ci, 2 values lost). `grace_seconds` is the cache lifetime plus
+    the longest request.
+    """
+    key = session.get(DataKey, plan.active_key_id)
+    if key is None:
+        return 0.0
+    safe_at = key.created_at + timedelta(seconds=grace_seconds)
+    return max((safe_at - utcnow()).total_seconds(), 0.0)
 
 
 def retire_unused(session: Session, key_ids: tuple[int, ...]) -> list[int]:

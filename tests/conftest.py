@@ -69,6 +69,7 @@ def config_for(url: str, **overrides: Any) -> dict[str, Any]:
         "PASSWORD_HASH_PARALLELISM": 1,
         "REQUIRE_MFA": True,
         "ACTIVE_KEY_TTL_SECONDS": 0.0,
+        "KEY_RETIRE_GRACE_SECONDS": 0.0,
         "PAGE_SIZE": 10,
         # A background thread would not share the test's rolled-back connection.
         "EXPORT_IN_BACKGROUND": False,

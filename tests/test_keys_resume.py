@@ -184,3 +184,14 @@ def test_keys_rotate_command_resumes_a_crashed_rotation(
         key: plain for key, (_k, plain) in before.items()
     }
     assert {k for k, _ in after.values()} == {plan.active_key_id}
+
+
+def test_the_old_key_is_kept_until_every_process_has_moved_on(
+    db_session: Any, keyring: Any
+) -> None:
+    """Is a retiring key kept for the cache lifetime plus the longest request after the new
+    key became active, so that a process still writing with it loses nothing? Yes."""
+    plan = keys.start_or_resume(db_session, keyring)
+    wait = keys.seconds_until_retirable(db_session, plan, 65.0)
+    assert 60.0 < wait <= 65.0
+    assert keys.seconds_until_retirable(db_session, plan, 0.0) == 0.0
