@@ -138,4 +138,6 @@ def validate(app: Flask) -> None:
 
 
 def instance_path() -> str:
-    return os.environ.get(ENV_PREFIX + "INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    # Flask insists on an absolute path; an operator's relative one means "from here".
+    chosen = os.environ.get(ENV_PREFIX + "INSTANCE_PATH")
+    return str(Path(chosen).resolve()) if chosen else str(PROJECT_ROOT / "instance")

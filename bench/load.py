@@ -173,6 +173,7 @@ def prepare(args: argparse.Namespace) -> Installation:
     if args.reuse and users_file.exists() and _database_exists(args.pg_url, args.database):
         users = json.loads(users_file.read_text(encoding="utf-8"))
         password = password_file.read_text(encoding="utf-8").strip()
+        run([*_tool("veiviser"), "db", "upgrade"], env)  # the code may be newer than the seed
         return Installation(url, env, users, password, None)
 
     shutil.rmtree(state, ignore_errors=True)
