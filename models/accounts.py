@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from zxcvbn import zxcvbn
 
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, code_enum, utcnow
 from models.crypto import Encrypted, Referenced, Sealed
 from models.errors import N_, DomainError, NotFound, StaleEdit, Throttled, ValidationFailed
 
@@ -37,12 +37,6 @@ LOCALES = ("nb", "sv", "en")
 FREE_LOGIN_FAILURES = 5
 MAX_LOGIN_BACKOFF_SECONDS = 15 * 60
 LOGIN_FAILURE_MEMORY = timedelta(hours=24)
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class Role(enum.StrEnum):
@@ -86,7 +80,7 @@ class Unit(Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(MAX_UNIT_NAME), unique=True)
-    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind, 30), default=UnitKind.OTHER)
+    kind: Mapped[UnitKind] = mapped_column(code_enum(UnitKind, 30), default=UnitKind.OTHER)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -147,7 +141,7 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(code_enum(Role, 20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")

@@ -6,12 +6,13 @@ tests and batch jobs alike.
 
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Integer, MetaData
+from sqlalchemy import DateTime, Enum, Integer, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -95,3 +96,12 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.version}
+
+
+def code_enum(cls: type[enum.Enum], length: int) -> Enum:
+    """A code list stored as its values in a VARCHAR(`length`), not a native database enum:
+    adding a code then needs no ALTER TYPE, and SQLite and PostgreSQL store the same text.
+    `length` is part of the schema: changing it needs a migration."""
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )

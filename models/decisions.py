@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, or_, select
+from sqlalchemy import Date, ForeignKey, Index, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.accounts import User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, code_enum, utcnow
 from models.codes import (
     AppealOutcome,
     DecisionType,
@@ -53,12 +53,6 @@ TWELVE_MONTH_TOLERANCE_DAYS = 14
 TWELVE_MONTHS = 12
 
 
-def _enum(cls: type, length: int = 30) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 class Decision(Referenced, Versioned, Base):
     """One formal decision about a participant and what became of an appeal against it."""
 
@@ -67,14 +61,14 @@ class Decision(Referenced, Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
-    decision_type: Mapped[DecisionType] = mapped_column(_enum(DecisionType))
+    decision_type: Mapped[DecisionType] = mapped_column(code_enum(DecisionType, 30))
     decided_on: Mapped[date] = mapped_column(Date)
     notified_on: Mapped[date | None] = mapped_column(Date)
     # Computed from the rule set on every save; never typed.
     appeal_due_on: Mapped[date] = mapped_column(Date)
     rule_set: Mapped[str] = mapped_column(String(40))
     appeal_received_on: Mapped[date | None] = mapped_column(Date)
-    appeal_outcome: Mapped[AppealOutcome | None] = mapped_column(_enum(AppealOutcome))
+    appeal_outcome: Mapped[AppealOutcome | None] = mapped_column(code_enum(AppealOutcome, 30))
     note_sealed: Mapped[bytes | None] = mapped_column("note", Sealed)
     note = Encrypted("note_sealed")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -120,10 +114,10 @@ class ProgrammeEnd(Referenced, Versioned, Base):
     # The unit responsible when the programme ended: outcome figures count by it.
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     ended_on: Mapped[date] = mapped_column(Date)
-    kind: Mapped[ProgrammeEndKind] = mapped_column(_enum(ProgrammeEndKind))
-    reason: Mapped[ProgrammeEndReason] = mapped_column(_enum(ProgrammeEndReason))
-    activity_after: Mapped[MainActivity] = mapped_column(_enum(MainActivity))
-    activity_12m: Mapped[MainActivity | None] = mapped_column(_enum(MainActivity))
+    kind: Mapped[ProgrammeEndKind] = mapped_column(code_enum(ProgrammeEndKind, 30))
+    reason: Mapped[ProgrammeEndReason] = mapped_column(code_enum(ProgrammeEndReason, 30))
+    activity_after: Mapped[MainActivity] = mapped_column(code_enum(MainActivity, 30))
+    activity_12m: Mapped[MainActivity | None] = mapped_column(code_enum(MainActivity, 30))
     activity_12m_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

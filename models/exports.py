@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -36,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.accounts import Role, Unit, User
-from models.base import Base, UTCDateTime, local_today, utcnow
+from models.base import Base, UTCDateTime, code_enum, local_today, utcnow
 from models.crypto import Encrypted, Referenced, Sealed, keyring_of
 from models.errors import N_, NotFound, ValidationFailed
 from models.participants import Participant
@@ -82,10 +81,6 @@ STATUS_LABELS: dict[ExportStatus, str] = {
 }
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
-
-
 @dataclass
 class ExportTable:
     """What a builder hands to `run_export`.
@@ -109,13 +104,15 @@ class ExportJob(Referenced, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[ExportKind] = mapped_column(_enum(ExportKind))
-    format: Mapped[ExportFormat] = mapped_column(_enum(ExportFormat))
+    kind: Mapped[ExportKind] = mapped_column(code_enum(ExportKind, 30))
+    format: Mapped[ExportFormat] = mapped_column(code_enum(ExportFormat, 30))
     # Free text: the user is told not to name anyone, but it may still do so.
     purpose_sealed: Mapped[bytes | None] = mapped_column("purpose", Sealed)
     purpose = Encrypted("purpose_sealed")
     options: Mapped[str] = mapped_column(String(200), default="{}")  # JSON object
-    status: Mapped[ExportStatus] = mapped_column(_enum(ExportStatus), default=ExportStatus.QUEUED)
+    status: Mapped[ExportStatus] = mapped_column(
+        code_enum(ExportStatus, 30), default=ExportStatus.QUEUED
+    )
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     # The file itself (base64 text, sealed); deferred so listing jobs never loads it.

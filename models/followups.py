@@ -17,7 +17,6 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import (
     Boolean,
     Column,
-    Enum,
     ForeignKey,
     Index,
     Select,
@@ -28,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from models.accounts import Role, User
-from models.base import LOCAL_ZONE, Base, UTCDateTime, Versioned, utcnow
+from models.base import LOCAL_ZONE, Base, UTCDateTime, Versioned, code_enum, utcnow
 from models.codes import FollowUpKind
 from models.crypto import Encrypted, Referenced, Sealed
 from models.errors import N_, NotFound, StaleEdit, ValidationFailed
@@ -47,12 +46,6 @@ MAX_ATTENDEES = 20
 OVERVIEW_FOLLOW_UPS = 3
 # Not law: a follow-up older than this is almost certainly a typing error in the year.
 MAX_AGE = timedelta(days=5 * 366)
-
-
-def _enum(cls: type, length: int = 30) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 follow_up_attendees = Table(
@@ -74,7 +67,7 @@ class FollowUp(Referenced, Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[FollowUpKind] = mapped_column(_enum(FollowUpKind))
+    kind: Mapped[FollowUpKind] = mapped_column(code_enum(FollowUpKind, 30))
     interpreter_used: Mapped[bool] = mapped_column(Boolean, default=False)
     interpreter_language: Mapped[str | None] = mapped_column(String(LANGUAGE_CODE_LENGTH))
     # Free text about people outside Veiviser ("the participant's sister", "NAV's X"): sealed.

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -46,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.accounts import Role, Unit, User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, code_enum, utcnow
 from models.codes import Country
 from models.crypto import Encrypted, Referenced, Sealed
 from models.deadlines import Due, frozen_params, register_provider
@@ -105,12 +104,6 @@ HOUSING_NOTE_KIND_LABELS = {
 }
 
 
-def _enum(cls: type, length: int = 30) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 class Housing(Referenced, Versioned, Base):
     """One dwelling of a participant; current while it has no move-out date."""
 
@@ -123,7 +116,7 @@ class Housing(Referenced, Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
-    housing_type: Mapped[HousingType] = mapped_column(_enum(HousingType))
+    housing_type: Mapped[HousingType] = mapped_column(code_enum(HousingType, 30))
     municipality: Mapped[str] = mapped_column(String(MAX_MUNICIPALITY))
     household_size: Mapped[int] = mapped_column(Integer)
     contract_start_on: Mapped[date] = mapped_column(Date)
@@ -164,7 +157,7 @@ class HousingNote(Referenced, Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
     noted_on: Mapped[date] = mapped_column(Date)
-    kind: Mapped[HousingNoteKind] = mapped_column(_enum(HousingNoteKind))
+    kind: Mapped[HousingNoteKind] = mapped_column(code_enum(HousingNoteKind, 30))
     note_sealed: Mapped[bytes | None] = mapped_column("note", Sealed)
     note = Encrypted("note_sealed")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -45,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.accounts import Role, Unit, User
-from models.base import Base, UTCDateTime, Versioned, local_today, utcnow
+from models.base import Base, UTCDateTime, Versioned, code_enum, local_today, utcnow
 from models.codes import CefrLevel, Country, Skill
 from models.crypto import Encrypted, Referenced, Sealed
 from models.deadlines import Due, frozen_params, register_provider
@@ -72,12 +71,6 @@ ABSENCE_TASK_TITLES = {
     Country.NORWAY: "Ugyldig fravær fra norskopplæringen er over terskelen",
     Country.SWEDEN: "Ogiltig frånvaro från sfi är över gränsen",
 }
-
-
-def _enum(cls: type, length: int = 30) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 # -- code lists ----------------------------------------------------------------
@@ -222,7 +215,7 @@ class LanguageClass(Referenced, Versioned, Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     # The name of a class ("Norsk A2 formiddag") names no person: clear.
     name: Mapped[str] = mapped_column(String(MAX_CLASS_NAME))
-    level: Mapped[CefrLevel | None] = mapped_column(_enum(CefrLevel, 10))
+    level: Mapped[CefrLevel | None] = mapped_column(code_enum(CefrLevel, 10))
     weekdays: Mapped[str] = mapped_column(String(20))  # Weekday numbers, comma-separated
     lesson_minutes: Mapped[int] = mapped_column(Integer)
     lessons_per_day: Mapped[int] = mapped_column(Integer)
@@ -277,7 +270,7 @@ class Enrolment(Referenced, Versioned, Base):
     class_id: Mapped[int] = mapped_column(ForeignKey("language_classes.id"))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
-    end_reason: Mapped[EnrolmentEnd | None] = mapped_column(_enum(EnrolmentEnd, 20))
+    end_reason: Mapped[EnrolmentEnd | None] = mapped_column(code_enum(EnrolmentEnd, 20))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -328,8 +321,8 @@ class Attendance(Versioned, Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("class_sessions.id", ondelete="CASCADE"))
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
     held_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus, 20))
-    reason: Mapped[AbsenceReason | None] = mapped_column(_enum(AbsenceReason, 30))
+    status: Mapped[AttendanceStatus] = mapped_column(code_enum(AttendanceStatus, 20))
+    reason: Mapped[AbsenceReason | None] = mapped_column(code_enum(AbsenceReason, 30))
     planned_minutes: Mapped[int] = mapped_column(Integer)
     attended_minutes: Mapped[int] = mapped_column(Integer)
     # Programme time of the attended minutes under the rule in force when saved.
@@ -345,9 +338,9 @@ class AttendanceChange(Base):
     attendance_id: Mapped[int] = mapped_column(
         ForeignKey("attendances.id", ondelete="CASCADE"), index=True
     )
-    old_status: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus, 20))
+    old_status: Mapped[AttendanceStatus] = mapped_column(code_enum(AttendanceStatus, 20))
     old_minutes: Mapped[int] = mapped_column(Integer)
-    new_status: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus, 20))
+    new_status: Mapped[AttendanceStatus] = mapped_column(code_enum(AttendanceStatus, 20))
     new_minutes: Mapped[int] = mapped_column(Integer)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -362,7 +355,7 @@ class Leave(Referenced, Versioned, Base):
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
-    leave_type: Mapped[LeaveType] = mapped_column(_enum(LeaveType, 20))
+    leave_type: Mapped[LeaveType] = mapped_column(code_enum(LeaveType, 20))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -383,8 +376,8 @@ class ProgressEstimate(Referenced, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
-    skill: Mapped[Skill] = mapped_column(_enum(Skill, 20))
-    level: Mapped[CefrLevel] = mapped_column(_enum(CefrLevel, 10))
+    skill: Mapped[Skill] = mapped_column(code_enum(Skill, 20))
+    level: Mapped[CefrLevel] = mapped_column(code_enum(CefrLevel, 10))
     assessed_on: Mapped[date] = mapped_column(Date)
     comment_sealed: Mapped[bytes | None] = mapped_column("comment", Sealed)
     comment = Encrypted("comment_sealed")
@@ -402,16 +395,16 @@ class TestResult(Referenced, Base):
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[TestKind] = mapped_column(_enum(TestKind, 20))
+    kind: Mapped[TestKind] = mapped_column(code_enum(TestKind, 20))
     taken_on: Mapped[date] = mapped_column(Date)
-    skill: Mapped[Skill | None] = mapped_column(_enum(Skill, 20))
-    level: Mapped[CefrLevel | None] = mapped_column(_enum(CefrLevel, 10))
+    skill: Mapped[Skill | None] = mapped_column(code_enum(Skill, 20))
+    level: Mapped[CefrLevel | None] = mapped_column(code_enum(CefrLevel, 10))
     score: Mapped[int | None] = mapped_column(Integer)
     max_score: Mapped[int | None] = mapped_column(Integer)
     passed: Mapped[bool | None] = mapped_column(Boolean)
-    study_path: Mapped[StudyPath | None] = mapped_column(_enum(StudyPath, 2))
-    course: Mapped[SfiCourse | None] = mapped_column(_enum(SfiCourse, 2))
-    grade: Mapped[SfiGrade | None] = mapped_column(_enum(SfiGrade, 2))
+    study_path: Mapped[StudyPath | None] = mapped_column(code_enum(StudyPath, 2))
+    course: Mapped[SfiCourse | None] = mapped_column(code_enum(SfiCourse, 2))
+    grade: Mapped[SfiGrade | None] = mapped_column(code_enum(SfiGrade, 2))
     hours: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.accounts import Role, Unit, User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, code_enum, utcnow
 from models.codes import Country, ParticipantStatus, PermitCategory, Sex
 from models.crypto import Encrypted, Referenced, Sealed, keyring_of, lookup_by_blind_index
 from models.errors import N_, DomainError, NotFound, StaleEdit, ValidationFailed
@@ -51,12 +50,6 @@ NATIONAL_ID_DOMAIN = "participants.national_id"
 DUF_DOMAIN = "participants.duf_number"
 
 
-def _enum(cls: type, length: int = 30) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 def fold_name(text: str) -> str:
     """Case- and accent-insensitive form of a name for searching ("Ødegård" ~ "odegard")."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -74,12 +67,12 @@ class Participant(Referenced, Versioned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    country: Mapped[Country] = mapped_column(_enum(Country, 2), default=Country.NORWAY)
+    country: Mapped[Country] = mapped_column(code_enum(Country, 2), default=Country.NORWAY)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     primary_advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     secondary_advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[ParticipantStatus] = mapped_column(
-        _enum(ParticipantStatus), default=ParticipantStatus.REGISTERED, index=True
+        code_enum(ParticipantStatus, 30), default=ParticipantStatus.REGISTERED, index=True
     )
 
     # -- sealed personal data ------------------------------------------------
@@ -110,13 +103,13 @@ class Participant(Referenced, Versioned, Base):
     notes = Encrypted("notes_sealed")
 
     # -- clear facts -----------------------------------------------------------
-    sex: Mapped[Sex] = mapped_column(_enum(Sex, 10), default=Sex.UNKNOWN)
+    sex: Mapped[Sex] = mapped_column(code_enum(Sex, 10), default=Sex.UNKNOWN)
     languages: Mapped[str | None] = mapped_column(String(40))  # ISO 639 codes, comma-separated
     interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     interpreter_language: Mapped[str | None] = mapped_column(String(LANGUAGE_CODE_LENGTH))
     is_protected_address: Mapped[bool] = mapped_column(Boolean, default=False)
     is_restricted: Mapped[bool] = mapped_column(Boolean, default=False)  # GDPR art. 18
-    permit_category: Mapped[PermitCategory | None] = mapped_column(_enum(PermitCategory, 40))
+    permit_category: Mapped[PermitCategory | None] = mapped_column(code_enum(PermitCategory, 40))
     permit_granted_on: Mapped[date | None] = mapped_column(Date)
     arrival_on: Mapped[date | None] = mapped_column(Date)
     settlement_municipality: Mapped[str | None] = mapped_column(String(MAX_MUNICIPALITY))

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -41,7 +40,7 @@ from stdnum.no import orgnr as no_orgnr
 from stdnum.se import orgnr as se_orgnr
 
 from models.accounts import Role, User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, code_enum, utcnow
 from models.codes import Country, ElementStatus, PlanElementType
 from models.crypto import Encrypted, Referenced, Sealed
 from models.errors import N_, Forbidden, NotFound, StaleEdit, ValidationFailed
@@ -68,12 +67,6 @@ MAX_RATING = 4
 # Placements run for months, rarely years; a date far off is a typing error.
 MAX_YEARS_AWAY = 10
 PLAN_REASON = "Work placement added to the plan"
-
-
-def _enum(cls: type, length: int = 30) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class PlacementType(enum.StrEnum):
@@ -179,7 +172,7 @@ class Employer(Referenced, Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    country: Mapped[Country] = mapped_column(_enum(Country, 2), default=Country.NORWAY)
+    country: Mapped[Country] = mapped_column(code_enum(Country, 2), default=Country.NORWAY)
     name: Mapped[str] = mapped_column(String(MAX_NAME))
     # Compact digits, validated for the employer's country; empty when not (yet) known.
     org_number: Mapped[str | None] = mapped_column(String(20))
@@ -238,7 +231,7 @@ class EmployerAgreement(Referenced, Versioned, Base):
     employer_id: Mapped[int] = mapped_column(
         ForeignKey("employers.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[AgreementKind] = mapped_column(_enum(AgreementKind))
+    kind: Mapped[AgreementKind] = mapped_column(code_enum(AgreementKind, 30))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     note_sealed: Mapped[bytes | None] = mapped_column("note", Sealed)
@@ -260,15 +253,17 @@ class Placement(Referenced, Versioned, Base):
     supervisor_id: Mapped[int | None] = mapped_column(
         ForeignKey("employer_contacts.id", ondelete="SET NULL")
     )
-    placement_type: Mapped[PlacementType] = mapped_column(_enum(PlacementType))
+    placement_type: Mapped[PlacementType] = mapped_column(code_enum(PlacementType, 30))
     start_on: Mapped[date] = mapped_column(Date)
     end_on: Mapped[date | None] = mapped_column(Date)
     days_per_week: Mapped[int] = mapped_column(Integer)
     hours_per_week: Mapped[float] = mapped_column(Numeric(5, 2, asdecimal=False))
     goals_sealed: Mapped[bytes | None] = mapped_column("goals", Sealed)
     goals = Encrypted("goals_sealed")
-    status: Mapped[PlacementStatus] = mapped_column(_enum(PlacementStatus))
-    outcome: Mapped[JobOutcome] = mapped_column(_enum(JobOutcome), default=JobOutcome.UNKNOWN)
+    status: Mapped[PlacementStatus] = mapped_column(code_enum(PlacementStatus, 30))
+    outcome: Mapped[JobOutcome] = mapped_column(
+        code_enum(JobOutcome, 30), default=JobOutcome.UNKNOWN
+    )
     # The plan element it became, once offered to the plan.
     plan_element_id: Mapped[int | None] = mapped_column(
         ForeignKey("plan_elements.id", ondelete="SET NULL")

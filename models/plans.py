@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Integer,
     Numeric,
@@ -36,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.accounts import Unit, User
-from models.base import Base, UTCDateTime, Versioned, utcnow
+from models.base import Base, UTCDateTime, Versioned, code_enum, utcnow
 from models.codes import (
     WORK_OR_EDUCATION_ELEMENTS,
     CefrLevel,
@@ -60,12 +59,6 @@ MAX_YEARS = 60
 MAX_HOURS = 60.0
 MAX_MAPPED_LANGUAGES = 4
 MAX_PROGRAMME_YEARS = 10  # sanity limit on dates typed into the plan
-
-
-def _enum(cls: type, length: int = 40) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 # -- code lists of this module ------------------------------------------------------
@@ -164,7 +157,7 @@ class CompetenceMapping(Referenced, Base):
     )
     revision: Mapped[int] = mapped_column(Integer)
     mapped_on: Mapped[date] = mapped_column(Date)
-    education_level: Mapped[EducationLevel] = mapped_column(_enum(EducationLevel))
+    education_level: Mapped[EducationLevel] = mapped_column(code_enum(EducationLevel, 40))
     education_years: Mapped[int | None] = mapped_column(Integer)
     education_country_sealed: Mapped[bytes | None] = mapped_column("education_country", Sealed)
     education_country = Encrypted("education_country_sealed")
@@ -177,8 +170,8 @@ class CompetenceMapping(Referenced, Base):
     # origin, so it is sealed with the rest.
     languages_sealed: Mapped[bytes | None] = mapped_column("languages", Sealed)
     languages_json = Encrypted("languages_sealed")
-    literacy: Mapped[Literacy] = mapped_column(_enum(Literacy))
-    digital_skills: Mapped[DigitalSkills] = mapped_column(_enum(DigitalSkills))
+    literacy: Mapped[Literacy] = mapped_column(code_enum(Literacy, 40))
+    digital_skills: Mapped[DigitalSkills] = mapped_column(code_enum(DigitalSkills, 40))
     other_competence_sealed: Mapped[bytes | None] = mapped_column("other_competence", Sealed)
     other_competence = Encrypted("other_competence_sealed")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -210,7 +203,7 @@ class CareerGuidance(Referenced, Versioned, Base):
     given_on: Mapped[date] = mapped_column(Date)
     provider_sealed: Mapped[bytes | None] = mapped_column("provider", Sealed)
     provider = Encrypted("provider_sealed")
-    recommendation: Mapped[GuidanceDirection] = mapped_column(_enum(GuidanceDirection))
+    recommendation: Mapped[GuidanceDirection] = mapped_column(code_enum(GuidanceDirection, 40))
     summary_sealed: Mapped[bytes | None] = mapped_column("summary", Sealed)
     summary = Encrypted("summary_sealed")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -228,7 +221,7 @@ class Plan(Referenced, Versioned, Base):
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), unique=True
     )
-    end_goal: Mapped[EndGoal] = mapped_column(_enum(EndGoal))
+    end_goal: Mapped[EndGoal] = mapped_column(code_enum(EndGoal, 40))
     programme_start_on: Mapped[date] = mapped_column(Date)
     planned_end_on: Mapped[date] = mapped_column(Date)
     hours_per_week_norm: Mapped[float] = mapped_column(Numeric(5, 2, asdecimal=False))
@@ -269,12 +262,12 @@ class PlanElement(Referenced, Versioned, Base):
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
-    element_type: Mapped[PlanElementType] = mapped_column(_enum(PlanElementType))
+    element_type: Mapped[PlanElementType] = mapped_column(code_enum(PlanElementType, 40))
     provider_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     start_on: Mapped[date | None] = mapped_column(Date)
     end_on: Mapped[date | None] = mapped_column(Date)
     hours_per_week: Mapped[float] = mapped_column(Numeric(5, 2, asdecimal=False))
-    status: Mapped[ElementStatus] = mapped_column(_enum(ElementStatus))
+    status: Mapped[ElementStatus] = mapped_column(code_enum(ElementStatus, 40))
     note_sealed: Mapped[bytes | None] = mapped_column("note", Sealed)
     note = Encrypted("note_sealed")
 
