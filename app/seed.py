@@ -810,6 +810,7 @@ def load_participants(
 _BULK_TABLES = (
     "participants, users, memberships, units, plans, plan_elements, plan_versions, tasks, "
     "follow_ups, language_classes, class_teachers, enrolments, class_sessions, attendances, "
+    "attendance_months, "
     "programme_ends, language_test_results, placements, employers, language_leaves"
 )
 

@@ -35,8 +35,12 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    cast,
+    delete,
     false,
     func,
+    insert,
+    literal_column,
     or_,
     select,
 )
@@ -327,6 +331,25 @@ class Attendance(Versioned, Base):
     attended_minutes: Mapped[int] = mapped_column(Integer)
     # Programme time of the attended minutes under the rule in force when saved.
     programme_minutes: Mapped[int] = mapped_column(Integer)
+
+
+class AttendanceMonth(Base):
+    """One participant's attendance in one calendar month, summed from `attendances`.
+
+    Derived data, kept by `refresh_attendance_months`: the unit leader's yearly absence
+    figure reads about 12 of these per participant instead of every attendance row.
+    """
+
+    __tablename__ = "attendance_months"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    planned_minutes: Mapped[int] = mapped_column(Integer)  # leave rows left out
+    unexcused_minutes: Mapped[int] = mapped_column(Integer)  # planned - attended, unexcused
+    # Every row, leave included: "had attendance registered in the period" is sessions > 0.
+    sessions: Mapped[int] = mapped_column(Integer)
 
 
 class AttendanceChange(Base):
@@ -904,7 +927,8 @@ def save_register(
     Every enrolled participant needs an entry. A correction writes an
     `AttendanceChange` per changed row; the whole save is one audit event. Then the
     absence of everyone in the register is checked against the threshold, which may
-    create advisor tasks. Returns the participants for whom a task was created.
+    create advisor tasks, and their `AttendanceMonth` rows of the day's month are
+    recomputed. Returns the participants for whom a task was created.
     """
     grant = actor.authorise(Action.LANGUAGE_RECORD, item)
     if on is None:
@@ -983,6 +1007,11 @@ def save_register(
     session.flush()
     participants = [e.participant for e, *_ in cleaned]
     alerted = check_absence(session, actor, participants, today)
+    # Only now: check_absence has locked these participants (FOR NO KEY UPDATE), so a
+    # concurrent save of another class for one of them waits until this one commits,
+    # and its recompute, a new statement under READ COMMITTED, then sees both saves'
+    # rows. Recomputed before the lock, each save would miss the other's rows.
+    refresh_attendance_months(session, [p.id for p in participants], [on])
     actor.record(
         session,
         "attendance.correct" if is_correction else "attendance.save",
@@ -992,6 +1021,69 @@ def save_register(
         field_categories=("attendance", *(("tasks",) if alerted else ())),
     )
     return alerted
+
+
+# -- the monthly rollup ------------------------------------------------------------
+
+
+def month_start(column: Any, dialect: str) -> Any:
+    """The first day of the month of the date `column`, in the database's own functions."""
+    # Literal units, not bound parameters: PostgreSQL matches a GROUP BY expression to the
+    # selected one by its text, and two parameters ($1, $2) would not match.
+    if dialect == "postgresql":
+        return cast(func.date_trunc(literal_column("'month'"), column), Date)
+    return func.date(column, literal_column("'start of month'"))
+
+
+def refresh_attendance_months(
+    session: Session,
+    participant_ids: Iterable[int] | None,
+    months: Iterable[date] | None = None,
+) -> None:
+    """Recompute the `AttendanceMonth` rows of `participant_ids` (everyone when None) in
+    the months of the dates `months` (every month when None) from their attendance rows.
+
+    Whoever writes attendance rows calls this in the same transaction, after locking the
+    participants (see `save_register`); the seed and migration 0014 rebuild everything.
+    Two statements: DELETE, then INSERT … SELECT … GROUP BY. Changes nothing else.
+    """
+    month = month_start(Attendance.held_on, session.get_bind().dialect.name)
+    not_leave = Attendance.status != AttendanceStatus.LEAVE
+    missed = Attendance.planned_minutes - Attendance.attended_minutes
+    source = select(
+        Attendance.participant_id,
+        month,
+        func.sum(case((not_leave, Attendance.planned_minutes), else_=0)),
+        func.sum(case((Attendance.status == AttendanceStatus.UNEXCUSED, missed), else_=0)),
+        func.count(),
+    ).group_by(Attendance.participant_id, month)
+    stale = delete(AttendanceMonth)
+    if participant_ids is not None:
+        ids = sorted(set(participant_ids))
+        if not ids:
+            return
+        source = source.where(Attendance.participant_id.in_(ids))
+        stale = stale.where(AttendanceMonth.participant_id.in_(ids))
+    if months is not None:
+        firsts = sorted({on.replace(day=1) for on in months})
+        if not firsts:
+            return
+        source = source.where(
+            or_(
+                *(
+                    and_(Attendance.held_on >= first, Attendance.held_on < add_months(first, 1))
+                    for first in firsts
+                )
+            )
+        )
+        stale = stale.where(AttendanceMonth.month.in_(firsts))
+    session.execute(stale.execution_options(synchronize_session=False))
+    session.execute(
+        insert(AttendanceMonth).from_select(
+            ["participant_id", "month", "planned_minutes", "unexcused_minutes", "sessions"],
+            source,
+        )
+    )
 
 
 # -- absence -----------------------------------------------------------------------

@@ -30,19 +30,22 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    case,
     cast,
     exists,
     func,
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.selectable import CTE
 
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, UTCDateTime, tune_for_unit_report, utcnow
 from models.codes import Country, ParticipantStatus
 from models.crypto import keyring_of
 from models.decisions import ProgrammeEnd
@@ -145,54 +148,84 @@ def _iso(column: Any) -> Any:
     return cast(column, String)
 
 
+def _kinds(*kinds: EventKind) -> Subquery:
+    """A one-column table of event kinds, to turn one row of a source into one per kind."""
+    rows = [select(literal(kind.value, String).label("kind")) for kind in kinds]
+    return union_all(*rows).subquery("nir_kinds_" + "_".join(k.value for k in kinds))
+
+
+def _by_kind(kinds: Subquery, values: dict[EventKind, Any]) -> Any:
+    return case(*((kinds.c.kind == kind.value, value) for kind, value in values.items()))
+
+
+def _unit_rows(unit_id: int) -> CTE:
+    """The unit's Norwegian participants, each with plan and end: every event and check
+    below reads these columns, so one statement reads the participants once."""
+    return _with_plan_and_end(
+        select(
+            Participant.id,
+            Participant.ref,
+            Participant.status,
+            Participant.programme_decision_on.label("decision_on"),
+            Participant.programme_start_on.label("own_start_on"),
+            Participant.programme_end_on.label("own_end_on"),
+            _start_on().label("start_on"),
+            _end_on().label("end_on"),
+            Plan.id.label("plan_id"),
+            ProgrammeEnd.id.label("end_id"),
+        ).where(_unit_participants(unit_id))
+    ).cte("nir_unit")
+
+
 def events_subquery(unit_id: int) -> Subquery:
     """Every reportable event of the unit's Norwegian participants, from the live tables:
     columns participant_id, event_kind, event_key, event_on."""
-    # The unit's participants once (PostgreSQL materialises a CTE used more than once),
-    # instead of one scan of the participants per kind of event.
-    unit = (
-        select(
-            Participant.id,
-            Participant.programme_decision_on,
-            Participant.programme_start_on,
-            Participant.programme_end_on,
-        )
-        .where(_unit_participants(unit_id))
-        .cte("nir_unit")
+    return _events(_unit_rows(unit_id))
+
+
+def _events(unit: CTE) -> Subquery:
+    """The events of the participants in `unit` (see `events_subquery`).
+
+    Each source is read once: a participant with plan and end gives its decision, start
+    and end; a plan element its start and end (one row per kind, crossed with a table of
+    the kinds). Reading a source once per kind of event cost a third of the NIR page.
+    """
+    programme = _kinds(EventKind.DECISION, EventKind.START, EventKind.END)
+    programme_on = _by_kind(
+        programme,
+        {
+            EventKind.DECISION: unit.c.decision_on,
+            EventKind.START: unit.c.start_on,
+            EventKind.END: unit.c.end_on,
+        },
     )
-    start_on = func.coalesce(unit.c.programme_start_on, Plan.programme_start_on)
-    end_on = func.coalesce(ProgrammeEnd.ended_on, unit.c.programme_end_on)
-    parts: list[Any] = [
+    element = _kinds(EventKind.ELEMENT_START, EventKind.ELEMENT_END)
+    element_on = _by_kind(
+        element,
+        {EventKind.ELEMENT_START: PlanElement.start_on, EventKind.ELEMENT_END: PlanElement.end_on},
+    )
+    # The first SELECT of the union names the columns.
+    programme_events = (
         select(
             unit.c.id.label("participant_id"),
-            literal(EventKind.DECISION.value).label("event_kind"),
-            _iso(unit.c.programme_decision_on).label("event_key"),
-            unit.c.programme_decision_on.label("event_on"),
-        ).where(unit.c.programme_decision_on.is_not(None)),
-        select(unit.c.id, literal(EventKind.START.value), _iso(start_on), start_on)
-        .select_from(unit)
-        .outerjoin(Plan, Plan.participant_id == unit.c.id)
-        .where(start_on.is_not(None)),
-        select(unit.c.id, literal(EventKind.END.value), _iso(end_on), end_on)
-        .select_from(unit)
-        .outerjoin(ProgrammeEnd, ProgrammeEnd.participant_id == unit.c.id)
-        .where(end_on.is_not(None)),
-    ]
-    for kind, column in (
-        (EventKind.ELEMENT_START, PlanElement.start_on),
-        (EventKind.ELEMENT_END, PlanElement.end_on),
-    ):
-        parts.append(
-            select(PlanElement.participant_id, literal(kind.value), PlanElement.ref, column)
-            .join(unit, unit.c.id == PlanElement.participant_id)
-            .where(column.is_not(None))
+            programme.c.kind.label("event_kind"),
+            _iso(programme_on).label("event_key"),
+            programme_on.label("event_on"),
         )
-    parts.append(
-        select(
-            Leave.participant_id, literal(EventKind.LEAVE.value), Leave.ref, Leave.starts_on
-        ).join(unit, unit.c.id == Leave.participant_id)
+        .select_from(unit)
+        .join(programme, true())
+        .where(programme_on.is_not(None))
     )
-    return union_all(*parts).subquery("nir_events")
+    element_events = (
+        select(PlanElement.participant_id, element.c.kind, PlanElement.ref, element_on)
+        .join(unit, unit.c.id == PlanElement.participant_id)
+        .join(element, true())
+        .where(element_on.is_not(None))
+    )
+    leave_events = select(
+        Leave.participant_id, literal(EventKind.LEAVE.value, String), Leave.ref, Leave.starts_on
+    ).join(unit, unit.c.id == Leave.participant_id)
+    return union_all(programme_events, element_events, leave_events).subquery("nir_events")
 
 
 def _unreported(events: Subquery) -> Any:
@@ -237,31 +270,30 @@ def report_participant_ids(session: Session, unit_id: int, year: int) -> list[in
     """The ids of the unit's Norwegian participants with programme activity in `year`:
     decided, in the programme (started and not ended before it), ended, in a plan element
     or on leave during the year."""
-    return list(session.scalars(_report_ids(unit_id, year).order_by(Participant.id)))
-
-
-def _report_ids(unit_id: int, year: int) -> Select[Any]:
     first, last = _year_bounds(year)
-    start_on, end_on = _start_on(), _end_on()
+    unit = _unit_rows(unit_id)
+    return list(
+        session.scalars(select(unit.c.id).where(_active_in(unit, first, last)).order_by(unit.c.id))
+    )
+
+
+def _active_in(unit: CTE, first: date, last: date) -> Any:
+    """The participant of a `unit` row has programme activity in `first`..`last`."""
     element_in_year = exists().where(
-        PlanElement.participant_id == Participant.id,
+        PlanElement.participant_id == unit.c.id,
         _overlaps(PlanElement.start_on, PlanElement.end_on, first, last),
     )
     leave_in_year = exists().where(
-        Leave.participant_id == Participant.id,
+        Leave.participant_id == unit.c.id,
         _overlaps(Leave.starts_on, Leave.ends_on, first, last),
     )
-    stmt = _with_plan_and_end(select(Participant.id)).where(
-        _unit_participants(unit_id),
-        or_(
-            Participant.programme_decision_on.between(first, last),
-            _overlaps(start_on, end_on, first, last),
-            end_on.between(first, last),
-            element_in_year,
-            leave_in_year,
-        ),
+    return or_(
+        unit.c.decision_on.between(first, last),
+        _overlaps(unit.c.start_on, unit.c.end_on, first, last),
+        unit.c.end_on.between(first, last),
+        element_in_year,
+        leave_in_year,
     )
-    return stmt
 
 
 def _hours(value: float) -> str:
@@ -404,44 +436,143 @@ def backlog_cutoff(today: date) -> date:
     return add_months(today, -BACKLOG_MONTHS)
 
 
-def backlog_counts(session: Session, unit_id: int, today: date) -> dict[EventKind, int]:
-    """Overdue unreported events of the unit per kind (every kind present, zero or more)."""
-    events = events_subquery(unit_id)
-    rows = session.execute(
-        select(events.c.event_kind, func.count())
-        .where(events.c.event_on < backlog_cutoff(today), _unreported(events))
-        .group_by(events.c.event_kind)
+@dataclass(frozen=True)
+class ProblemCase:
+    problem: Problem
+    participant_ref: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the NIR page shows of a unit: its unreported events and data problems."""
+
+    counts: dict[EventKind, int]  # overdue (older than the cutoff), per kind
+    year_unreported: dict[EventKind, int]  # of the readiness year up to today, per kind
+    items: list[BacklogEvent]  # one page of the overdue events, oldest first
+    page: int  # the page shown: the one asked for, or the last one when it was past the end
+    problems: dict[Problem, int]  # participants of the readiness year's report per problem
+    cases: list[ProblemCase]  # the first few of each problem, to fix
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+CASES_PER_PROBLEM = 20
+
+# One statement answers the page; its rows are told apart by this first column.
+_COUNT_ROW, _EVENT_ROW, _PROBLEM_ROW = "count", "event", "problem"
+
+
+def overview(session: Session, unit_id: int, today: date, page: int = 1, size: int = 0) -> Overview:
+    """The unit's overdue unreported events per kind, those of the readiness year, one page
+    (`size` events; 0 for none) of the overdue ones, oldest first, and the participants
+    with a data problem in the readiness year's report.
+
+    One statement: the unit's participants are read once, the unreported events derived
+    once (a CTE PostgreSQL materialises, being read twice), and the counts, the page and
+    the problems all come from them. Three statements, each deriving the events again,
+    made the page grow with the database instead of the unit (1.2 s at 100k).
+    """
+    tune_for_unit_report(session)
+    cutoff = backlog_cutoff(today)
+    first, last = _year_bounds(readiness_year(today))
+    year_end = min(last, today)
+    unit = _unit_rows(unit_id)
+    events = _events(unit)
+    pending = (
+        select(events)
+        .where(
+            _unreported(events),
+            or_(events.c.event_on < cutoff, events.c.event_on.between(first, year_end)),
+        )
+        .cte("nir_pending")
     )
-    counts = dict.fromkeys(EventKind, 0)
-    for kind, count in rows:
-        counts[EventKind(kind)] = int(count)
-    return counts
-
-
-def backlog_page(
-    session: Session, unit_id: int, today: date, page: int, size: int
-) -> tuple[list[BacklogEvent], int]:
-    """One page of the overdue unreported events, oldest first, and their total."""
-    events = events_subquery(unit_id)
-    where = (events.c.event_on < backlog_cutoff(today), _unreported(events))
-    # The total rides along as a window count (computed before LIMIT), so the union of
-    # the event tables is read once; only a page past the end needs the count alone.
-    rows = session.execute(
-        select(Participant.ref, events.c.event_kind, events.c.event_on, func.count().over())
-        .join(Participant, Participant.id == events.c.participant_id)
-        .where(*where)
-        .order_by(events.c.event_on, Participant.ref, events.c.event_kind, events.c.event_key)
+    no_text, no_day, no_number = literal(None, String), literal(None, Date), literal(None, Integer)
+    counts = select(
+        literal(_COUNT_ROW).label("row"),
+        pending.c.event_kind,
+        func.count().filter(pending.c.event_on < cutoff).label("overdue"),
+        func.count().filter(pending.c.event_on.between(first, year_end)).label("in_year"),
+        no_text.label("ref"),
+        no_day.label("event_on"),
+        no_number.label("participant_id"),
+        no_text.label("event_key"),
+    ).group_by(pending.c.event_kind)
+    # Ordered by participant id (not ref) among events of one day: the order only has to
+    # be stable, and the sort then needs no join before LIMIT.
+    page_order = (
+        pending.c.event_on,
+        pending.c.participant_id,
+        pending.c.event_kind,
+        pending.c.event_key,
+    )
+    shown = (
+        select(pending)
+        .where(pending.c.event_on < cutoff)
+        .order_by(*page_order)
         .limit(size)
         .offset(max(page - 1, 0) * size)
-    ).all()
-    if rows:
-        total = int(rows[0][3])
-    else:
-        total = int(session.scalar(select(func.count()).select_from(events).where(*where)) or 0)
-    items = [
-        BacklogEvent(ref, EventKind(kind), on, (today - on).days) for ref, kind, on, _n in rows
-    ]
-    return items, total
+        .subquery("nir_page")
+    )
+    listed = select(
+        literal(_EVENT_ROW),
+        shown.c.event_kind,
+        no_number,
+        no_number,
+        Participant.ref,
+        shown.c.event_on,
+        shown.c.participant_id,
+        shown.c.event_key,
+    ).join(Participant, Participant.id == shown.c.participant_id)
+    # Each problem one bit of a mask; only participants with a problem are returned, and
+    # the (costly) activity test is made for those few rows only.
+    checks = _problem_checks(unit, first, last)
+    mask = sum(
+        (case((check, 1 << bit), else_=0) for bit, check in enumerate(checks.values())),
+        start=literal(0),
+    )
+    flagged = select(
+        literal(_PROBLEM_ROW),
+        no_text,
+        mask,
+        no_number,
+        unit.c.ref,
+        no_day,
+        unit.c.id,
+        no_text,
+    ).where(or_(*checks.values()), _active_in(unit, first, last))
+    parts = [counts, flagged, *([listed] if size else [])]
+    rows = session.execute(union_all(*parts)).all()
+
+    overdue_counts = dict.fromkeys(EventKind, 0)
+    year_counts = dict.fromkeys(EventKind, 0)
+    items: list[BacklogEvent] = []
+    problems = dict.fromkeys(Problem, 0)
+    cases: list[ProblemCase] = []
+    # UNION ALL keeps no order: the page's order (and the problems' by id) is made here.
+    for row, kind, n1, n2, ref, event_on, _participant_id, _key in sorted(
+        rows, key=lambda r: (r[0], r[5] or today, r[6] or 0, r[1] or "", r[7] or "")
+    ):
+        if row == _COUNT_ROW:
+            overdue_counts[EventKind(kind)] = int(n1)
+            year_counts[EventKind(kind)] = int(n2)
+        elif row == _EVENT_ROW:
+            items.append(BacklogEvent(ref, EventKind(kind), event_on, (today - event_on).days))
+        else:
+            for bit, problem in enumerate(checks):
+                if int(n1) & (1 << bit):
+                    problems[problem] += 1
+                    if problems[problem] <= CASES_PER_PROBLEM:
+                        cases.append(ProblemCase(problem, ref))
+    cases.sort(key=lambda c: list(Problem).index(c.problem))  # stable: by id within one
+    total = sum(overdue_counts.values())
+    last_page = max(1, -(-total // size)) if size else 1
+    if size and page > last_page:
+        return overview(session, unit_id, today, last_page, size)
+    return Overview(
+        overdue_counts, year_counts, items, max(1, min(page, last_page)), problems, cases
+    )
 
 
 # -- marking ------------------------------------------------------------------------------
@@ -510,12 +641,6 @@ def readiness_year(today: date) -> int:
 
 
 @dataclass(frozen=True)
-class ProblemCase:
-    problem: Problem
-    participant_ref: str
-
-
-@dataclass(frozen=True)
 class Readiness:
     year: int
     deadline: date
@@ -537,69 +662,38 @@ class Readiness:
         return self.unreported_total == 0 and not any(self.problems.values())
 
 
-CASES_PER_PROBLEM = 20
-
-
-def readiness(session: Session, unit_id: int, today: date) -> Readiness:
+def readiness(
+    session: Session, unit_id: int, today: date, known: Overview | None = None
+) -> Readiness:
     """Is the unit ready for the next 28 February clean-up? Unreported events of the year
-    it covers (up to today) and the data-quality problems among that year's report rows."""
-    year = readiness_year(today)
+    it covers (up to today) and the data-quality problems among that year's report rows.
+    `known`: the unit's overview as of `today` when the caller has it."""
+    found = known or overview(session, unit_id, today)
     deadline = next_deadline(today)
-    first, last = _year_bounds(year)
-    events = events_subquery(unit_id)
-    unreported = dict.fromkeys(EventKind, 0)
-    for kind, count in session.execute(
-        select(events.c.event_kind, func.count())
-        .where(
-            events.c.event_on.between(first, min(last, today)),
-            _unreported(events),
-        )
-        .group_by(events.c.event_kind)
-    ):
-        unreported[EventKind(kind)] = int(count)
-
-    problems = dict.fromkeys(Problem, 0)
-    cases: list[ProblemCase] = []
-    # Not correlated: the inner query reads its own participants, plans and ends.
-    in_report = Participant.id.in_(_report_ids(unit_id, year).correlate(None))
-    for problem, stmt in _problem_checks(first, last).items():
-        # The count as a window (computed before LIMIT): one query per problem, not two.
-        found = stmt.add_columns(func.count().over()).where(in_report)
-        rows = session.execute(found.order_by(Participant.id).limit(CASES_PER_PROBLEM)).all()
-        problems[problem] = int(rows[0][1]) if rows else 0
-        cases.extend(ProblemCase(problem, ref) for ref, _n in rows)
     return Readiness(
-        year=year,
+        year=readiness_year(today),
         deadline=deadline,
         days_left=(deadline - today).days,
-        unreported=unreported,
-        problems=problems,
-        cases=cases,
+        unreported=found.year_unreported,
+        problems=found.problems,
+        cases=found.cases,
     )
 
 
-def _problem_checks(first: date, last: date) -> dict[Problem, Select[Any]]:
-    """For each data-quality problem: the refs of the participants that have it."""
-    start_on = _start_on()
+def _problem_checks(unit: CTE, first: date, last: date) -> dict[Problem, Any]:
+    """Each data-quality problem as a condition on a `unit` row."""
     return {
-        Problem.END_WITHOUT_DETAILS: _with_plan_and_end(select(Participant.ref)).where(
-            or_(
-                Participant.programme_end_on.is_not(None),
-                Participant.status == ParticipantStatus.ENDED,
-            ),
-            ProgrammeEnd.id.is_(None),
+        Problem.END_WITHOUT_DETAILS: and_(
+            or_(unit.c.own_end_on.is_not(None), unit.c.status == ParticipantStatus.ENDED),
+            unit.c.end_id.is_(None),
         ),
-        Problem.START_WITHOUT_DECISION: _with_plan_and_end(select(Participant.ref)).where(
-            start_on.is_not(None), Participant.programme_decision_on.is_(None)
+        Problem.START_WITHOUT_DECISION: and_(
+            unit.c.start_on.is_not(None), unit.c.decision_on.is_(None)
         ),
-        Problem.ELEMENT_WITHOUT_EXTENT: select(Participant.ref).where(
-            exists().where(
-                PlanElement.participant_id == Participant.id,
-                _overlaps(PlanElement.start_on, PlanElement.end_on, first, last),
-                or_(PlanElement.hours_per_week.is_(None), PlanElement.hours_per_week <= 0),
-            )
+        Problem.ELEMENT_WITHOUT_EXTENT: exists().where(
+            PlanElement.participant_id == unit.c.id,
+            _overlaps(PlanElement.start_on, PlanElement.end_on, first, last),
+            or_(PlanElement.hours_per_week.is_(None), PlanElement.hours_per_week <= 0),
         ),
-        Problem.MISSING_END_GOAL: _with_plan_and_end(select(Participant.ref)).where(
-            Participant.programme_start_on.is_not(None), Plan.id.is_(None)
-        ),
+        Problem.MISSING_END_GOAL: and_(unit.c.own_start_on.is_not(None), unit.c.plan_id.is_(None)),
     }

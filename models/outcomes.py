@@ -35,7 +35,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from statistics import median
 from typing import Any
 
@@ -51,12 +51,12 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
 )
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.accounts import Role, Unit, User
+from models.base import tune_for_unit_report
 from models.codes import (
     CefrLevel,
     Country,
@@ -68,7 +68,7 @@ from models.codes import (
 )
 from models.decisions import ProgrammeEnd
 from models.errors import N_
-from models.language import Attendance, AttendanceStatus, TestKind, TestResult
+from models.language import AttendanceMonth, TestKind, TestResult
 from models.participants import Participant
 from models.placements import JobOutcome, Placement, PlacementStatus
 from models.plans import Plan, PlanVersion
@@ -647,30 +647,32 @@ def _review_overdue(session: Session, unit_id: int, today: date) -> dict[int, li
 def _absence(session: Session, unit_id: int, start: date, end: date) -> dict[int, list[int]]:
     """Per group: participants with attendance, scheduled and unexcused-missed minutes.
 
+    Read from the monthly rollup `AttendanceMonth`, so `start` must be the first day of
+    a month and `end` the last day of one (the figures' periods are calendar years).
     The minutes follow `models.language.absence_summaries` (leave rows left out of the
     scheduled minutes; unexcused minutes are those planned but not attended), so the
-    rate is `AbsenceSummary.unexcused_percent` over the group instead of one person.
+    rate is `AbsenceSummary.unexcused_percent` over the group instead of one person. A
+    participant counts in n when they have any attendance row (leave included) in the
+    period: a rollup row exists only for a month with at least one.
     """
-    not_leave = Attendance.status != AttendanceStatus.LEAVE
-    missed = Attendance.planned_minutes - Attendance.attended_minutes
+    if start.day != 1 or (end + timedelta(days=1)).day != 1:
+        raise ValueError("the absence figure needs whole calendar months")
     key = _advisor_key()
     # Per participant first (grouped by the participant's key, on which the advisor
-    # depends), then per advisor over the ~10k sums. Grouping by (participant, advisor)
-    # made PostgreSQL sort every attendance row of the year on disk.
+    # depends), then per advisor over the per-person sums: grouping by
+    # (participant, advisor) made PostgreSQL sort every row of the year on disk.
     per_person = (
         select(
             key.label("g"),
-            func.sum(case((not_leave, Attendance.planned_minutes), else_=0)).label("planned"),
-            func.sum(
-                case((Attendance.status == AttendanceStatus.UNEXCUSED, missed), else_=0)
-            ).label("unexcused"),
+            func.sum(AttendanceMonth.planned_minutes).label("planned"),
+            func.sum(AttendanceMonth.unexcused_minutes).label("unexcused"),
         )
         .select_from(Participant)
-        .join(Attendance, Attendance.participant_id == Participant.id)
+        .join(AttendanceMonth, AttendanceMonth.participant_id == Participant.id)
         .where(
             Participant.unit_id == unit_id,
-            Attendance.held_on >= start,
-            Attendance.held_on <= end,
+            AttendanceMonth.month >= start,
+            AttendanceMonth.month <= end,
         )
         .group_by(Participant.id)
         .subquery()
@@ -791,16 +793,7 @@ def unit_report(session: Session, unit: Unit, year: int, *, today: date, thresho
     The caller has checked that the acting user leads `unit`. Reads only.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # The outcome query's many small EXISTS probes run in well under a second, but
-        # their summed cost estimate triggers PostgreSQL's JIT, whose compilation took
-        # 16 s of 16.3 s at 10k participants. LOCAL: only this read's transaction.
-        session.execute(text("SET LOCAL jit = off"))
-        # The figures probe a few thousand rows by index (the cohort's plans, test
-        # results, participants); with the default cost of a random read (4, a spinning
-        # disk) PostgreSQL scanned whole tables instead: 36 ms instead of 86-128 ms for
-        # the outcome query at 100k participants. LOCAL: this read's transaction only.
-        session.execute(text("SET LOCAL random_page_cost = 1.1"))
+    tune_for_unit_report(session)
     first, last = date(year, 1, 1), date(year, 12, 31)
     cohort = _cohort(unit.id, first, last)
     outcome = _outcome_counts(session, unit.id, first, last)

@@ -26,11 +26,13 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -256,6 +258,18 @@ class PlanElement(Referenced, Versioned, Base):
     """
 
     __tablename__ = "plan_elements"
+    __table_args__ = (
+        # The NIR readiness check looks for elements without hours among a unit's
+        # participants; they are rare, so a partial index finds them without reading every
+        # element of every unit (migration 0015). Same predicate as the check, so both
+        # databases use it.
+        Index(
+            "ix_plan_elements_without_extent",
+            "participant_id",
+            postgresql_where=text("hours_per_week IS NULL OR hours_per_week <= 0"),
+            sqlite_where=text("hours_per_week IS NULL OR hours_per_week <= 0"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(

@@ -32,6 +32,7 @@ from models.language import (
     LanguageClass,
     Leave,
     LeaveType,
+    refresh_attendance_months,
 )
 from models.nir import EventKind, NirReported, Problem
 from models.plans import CareerGuidance, GuidanceDirection, Plan, PlanElement
@@ -129,6 +130,8 @@ def _absence(db: Any, participant: Any, held: list[tuple[date, AttendanceStatus,
             )
         )
     db.flush()
+    # The rows above bypass save_register: build their rollup the way it does.
+    refresh_attendance_months(db, [participant.id])
 
 
 def _rows(db: Any, unit_id: int, year: int = YEAR) -> dict[str, dict[str, object]]:
@@ -377,18 +380,29 @@ def _counts(**nonzero: int) -> dict[EventKind, int]:
 def test_backlog_counts_old_unreported_events(db_session: Any, backlog_unit: Any) -> None:
     """Are only the unit's events older than two months counted, by kind? Yes."""
     assert nir.backlog_cutoff(TODAY) == date(2026, 10, 1)
-    assert nir.backlog_counts(db_session, backlog_unit.id, TODAY) == _counts(
+    assert nir.overview(db_session, backlog_unit.id, TODAY).counts == _counts(
         decision=1, element_start=1, leave=1
     )
-    items, total = nir.backlog_page(db_session, backlog_unit.id, TODAY, 1, 2)
-    assert total == 3
+    found = nir.overview(db_session, backlog_unit.id, TODAY, 1, 2)
+    assert found.total == 3
+    assert found.page == 1
+    items = found.items
     assert [(e.kind, e.event_on, e.age_days) for e in items] == [
         (EventKind.LEAVE, date(2026, 8, 1), 122),
         (EventKind.ELEMENT_START, date(2026, 9, 1), 91),
     ]
     assert {e.participant_ref for e in items} == {backlog_unit.person.ref}
-    second, _ = nir.backlog_page(db_session, backlog_unit.id, TODAY, 2, 2)
-    assert [e.kind for e in second] == [EventKind.DECISION]
+    second = nir.overview(db_session, backlog_unit.id, TODAY, 2, 2)
+    assert [e.kind for e in second.items] == [EventKind.DECISION]
+    assert second.counts == found.counts
+    # A page past the end shows the last page instead of an empty one.
+    past = nir.overview(db_session, backlog_unit.id, TODAY, 9, 2)
+    assert (past.page, past.items) == (2, second.items)
+    # The readiness year (2026, up to today) counts every unreported event of the year,
+    # the recent ones too (the element's end on 15 November, the start on 1 October).
+    assert found.year_unreported == _counts(
+        decision=1, start=1, element_start=1, element_end=1, leave=1
+    )
 
 
 def test_marking_removes_events_and_is_idempotent(db_session: Any, backlog_unit: Any) -> None:
@@ -397,7 +411,7 @@ def test_marking_removes_events_and_is_idempotent(db_session: Any, backlog_unit:
     marked = nir.mark_reported(db_session, backlog_unit.id, date(2026, 9, 30), None, TODAY)
     db_session.commit()
     assert marked == _counts(decision=1, element_start=1, leave=1)
-    assert nir.backlog_counts(db_session, backlog_unit.id, TODAY) == _counts()
+    assert nir.overview(db_session, backlog_unit.id, TODAY).counts == _counts()
     again = nir.mark_reported(db_session, backlog_unit.id, date(2026, 9, 30), None, TODAY)
     assert again == _counts()
 
@@ -408,7 +422,7 @@ def test_marking_removes_events_and_is_idempotent(db_session: Any, backlog_unit:
     assert {m.participant_id for m in marks} == {backlog_unit.person.id}
     assert len(marks) == 5
     assert all(m.reported_on == TODAY for m in marks)
-    assert nir.backlog_counts(db_session, backlog_unit.other.id, TODAY) == _counts(decision=1)
+    assert nir.overview(db_session, backlog_unit.other.id, TODAY).counts == _counts(decision=1)
 
 
 def test_a_corrected_date_is_a_new_event(db_session: Any, backlog_unit: Any) -> None:
@@ -416,7 +430,7 @@ def test_a_corrected_date_is_a_new_event(db_session: Any, backlog_unit: Any) -> 
     nir.mark_reported(db_session, backlog_unit.id, TODAY, None, TODAY)
     backlog_unit.person.programme_decision_on = date(2026, 9, 20)
     db_session.commit()
-    assert nir.backlog_counts(db_session, backlog_unit.id, TODAY) == _counts(decision=1)
+    assert nir.overview(db_session, backlog_unit.id, TODAY).counts == _counts(decision=1)
 
 
 def test_marking_a_future_date_is_refused(db_session: Any, backlog_unit: Any) -> None:

@@ -37,6 +37,7 @@ from models.language import (
     LanguageClass,
     TestKind,
     TestResult,
+    refresh_attendance_months,
 )
 from models.placements import Employer, JobOutcome, Placement, PlacementStatus, PlacementType
 from models.plans import Plan, PlanVersion, format_language_goals
@@ -183,6 +184,7 @@ def _seed(
     db_session.add(employer)
     db_session.flush()
     sessions: dict[date, Any] = {}
+    attendees: list[int] = []
     owners: list[Any] = []
     for advisor, count in zip(advisors, counts, strict=True):
         owners += [advisor] * count
@@ -234,6 +236,7 @@ def _seed(
         )
         for attendance in raw.attendance:
             _attend(db_session, sessions, item, participant.id, attendance)
+        attendees.append(participant.id)
         for placement in raw.placements:
             _place(db_session, employer, participant.id, placement)
         if not ongoing:
@@ -322,6 +325,9 @@ def _seed(
             )
         )
         raws.append(raw)
+    # The rows above bypass save_register: build their rollup the way it does.
+    db_session.flush()
+    refresh_attendance_months(db_session, attendees)
     db_session.commit()
     return raws
 

@@ -60,14 +60,11 @@ def _export_link(unit: Unit, year: int) -> str:
 def _render(choice: UnitYear, form: MarkForm, today: date, status: int) -> tuple[str, int]:
     session = db()
     size = int(current_app.config["PAGE_SIZE"])
-    number = requested_page()
-    counts = nir.backlog_counts(session, choice.unit.id, today)
-    total = sum(counts.values())
-    pages = max(1, -(-total // size))
-    number = min(number, pages)
-    items, total = nir.backlog_page(session, choice.unit.id, today, number, size)
-    page: Page[nir.BacklogEvent] = Page(items=items, number=number, size=size, total=total)
-    readiness = nir.readiness(session, choice.unit.id, today)
+    found = nir.overview(session, choice.unit.id, today, requested_page(), size)
+    page: Page[nir.BacklogEvent] = Page(
+        items=found.items, number=found.page, size=size, total=found.total
+    )
+    readiness = nir.readiness(session, choice.unit.id, today, found)
     record_event(
         "nir.read",
         object_type="unit",
@@ -80,7 +77,7 @@ def _render(choice: UnitYear, form: MarkForm, today: date, status: int) -> tuple
         "nir/index.html",
         choice=choice,
         form=form,
-        counts=counts,
+        counts=found.counts,
         page=page,
         readiness=readiness,
         cutoff=nir.backlog_cutoff(today),
