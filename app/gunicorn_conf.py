@@ -11,6 +11,7 @@ helpers' names match none.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -102,3 +103,15 @@ accesslog = os.environ.get("VEIVISER_ACCESS_LOG") or None
 # Heartbeat files on a RAM disk: a busy or container disk cannot stall the workers.
 if os.path.isdir("/dev/shm"):  # noqa: S108 - gunicorn's documented advice, not a temp file
     worker_tmp_dir = "/dev/shm"  # noqa: S108
+
+
+def post_worker_init(worker: Any) -> None:
+    """Move everything the app built at start-up out of the garbage collector's sight.
+
+    The leader's figure page allocates enough per request to start a full collection
+    every few requests, and a full collection walked every object of the loaded app
+    (80-100 ms added to one request in four at 100k participants). Frozen objects are
+    still freed when unreferenced; only cycles among them stay, and the app's own are
+    meant to live as long as the worker.
+    """
+    gc.freeze()

@@ -234,11 +234,16 @@ def worker_cpu_seconds(master_pid: int) -> float | None:
 
 @contextmanager
 def gunicorn(port: int, env: dict[str, str], log: Path) -> Iterator[int]:
-    """`gunicorn -w 2` on 127.0.0.1:`port`, stopped (by its own pid) on the way out;
-    yields the master's pid."""
+    """gunicorn with the production settings (app/gunicorn_conf.py: worker class, garbage
+    collector, timeouts) and 2 workers on 127.0.0.1:`port`, stopped (by its own pid) on
+    the way out; yields the master's pid."""
     with log.open("w") as log_file:
         process = subprocess.Popen(  # noqa: S603 - fixed arguments, loopback only
-            [*_tool("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            [
+                *_tool("gunicorn"),
+                *("-c", "python:app.gunicorn_conf", "-w", "2", "-b", f"127.0.0.1:{port}"),
+                "app:create_app()",
+            ],
             env=env,
             cwd=PROJECT_ROOT,
             stdout=log_file,

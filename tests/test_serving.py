@@ -268,10 +268,27 @@ def test_gunicorn_settings_come_from_the_project_config(monkeypatch: pytest.Monk
         assert cfg.max_requests == 1000 and cfg.max_requests_jitter == 100
         assert cfg.forwarded_allow_ips == ["10.0.0.2"]
         assert cfg.logger_class is gunicorn_conf.GunicornLogger
+        assert cfg.post_worker_init is gunicorn_conf.post_worker_init
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)
     assert 3 <= gunicorn_conf.default_workers() <= 8
+
+
+def test_worker_start_freezes_the_loaded_app_for_the_garbage_collector() -> None:
+    """After a worker has loaded the app, are its objects out of the collector's scans
+    (gc.freeze)? Yes: the frozen count grows to cover them."""
+    import gc
+
+    from app.gunicorn_conf import post_worker_init
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 10_000  # at least the imported app and libraries
+    finally:
+        gc.unfreeze()
 
 
 def test_gunicorn_bad_worker_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
