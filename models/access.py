@@ -299,6 +299,19 @@ def _participant_scope(stmt: Select[Any], user: User, action: Action) -> Select[
 register_scope(Participant, _participant_rule, _participant_scope)
 
 
+def led_units(session: Session, user: User) -> list[Unit]:
+    """The active units `user` leads, by name: the scope of every leader page (dashboard,
+    reassignment, outcome figures, exports, NIR). Another unit is out of scope."""
+    ids = user.unit_ids(Role.LEADER)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Unit).where(Unit.id.in_(ids), Unit.is_active.is_(True)).order_by(Unit.name)
+        )
+    )
+
+
 def staff_who_may_read(session: Session, participant: Participant) -> list[User]:
     """Active advisors and leaders who may read `participant` now, by name, in one query.
 

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from models.accounts import Membership, Role, Unit, User
+from models.access import led_units
+from models.accounts import Membership, Role, User
 from models.audit import AuditEvent
 from models.base import LOCAL_ZONE
 from models.codes import ParticipantStatus
@@ -77,18 +78,6 @@ class UnitFigures:
             row.deadlines_due += advisor.deadlines_due
             row.without_next_step += advisor.without_next_step
         return row
-
-
-def led_units(session: Session, user: User) -> list[Unit]:
-    """The active units `user` leads, by name."""
-    ids = user.unit_ids(Role.LEADER)
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(Unit).where(Unit.id.in_(ids), Unit.is_active.is_(True)).order_by(Unit.name)
-        )
-    )
 
 
 def leader_participants(user: User, columns: Sequence[Any]) -> Select[Any]:

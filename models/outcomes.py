@@ -26,7 +26,7 @@ smallest shown cell of the set is suppressed too (`Cell.complementary`), so that
 the hidden one cannot be worked out by subtracting the others from the total.
 Empty cells (n = 0) that are hidden reveal nobody and need no partner.
 Who may call: the views, after checking the acting user leads the unit
-(`leader_units`); the functions themselves only read.
+(`models.access.led_units`); the functions themselves only read.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from models.accounts import Role, Unit, User
+from models.accounts import Unit, User
 from models.base import tune_for_unit_report
 from models.codes import (
     CefrLevel,
@@ -353,14 +353,6 @@ class Report:
         cells = [c for g in self.groups for c in g.cells.values()]
         cells += [p.cell for p in self.trend] + [p.cell for p in self.by_end_goal]
         return any(c.complementary for c in cells)
-
-
-def leader_units(session: Session, user: User) -> list[Unit]:
-    """The active units `user` leads, by name: the only units whose figures they may read."""
-    ids = user.unit_ids(Role.LEADER)
-    if not ids:
-        return []
-    return list(session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.name)))
 
 
 def _rate(part: int, whole: int, n: int, threshold: int) -> Cell:

@@ -163,9 +163,9 @@ class UnitYear:
 
 def led_units() -> list[Any]:
     """The units the acting user leads; none is 403 (the role check let a leader in)."""
-    from models.outcomes import leader_units
+    from models.access import led_units as units_led_by
 
-    units = leader_units(db(), acting_user())
+    units = units_led_by(db(), acting_user())
     if not units:
         abort(403)
     return units

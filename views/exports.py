@@ -29,10 +29,10 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from app.database import db, services
 from app.security import acting_user, requires
 from models import exports as ops
+from models.access import led_units
 from models.base import local_today, utcnow
 from models.errors import NotFound
 from models.exports import ExportFormat, ExportJob, ExportKind, ExportStatus
-from models.outcomes import leader_units
 from models.policy import Action
 from views.common import acting_actor, save
 
@@ -89,7 +89,7 @@ class ExportForm(FlaskForm):
 
 
 def _form(bound: bool) -> ExportForm:
-    units = leader_units(db(), acting_user())
+    units = led_units(db(), acting_user())
     form = ExportForm() if bound else ExportForm(formdata=None)
     form.unit.choices = [SelectChoice(u.id, u.name) for u in units if u.is_active]
     if not bound:
@@ -150,7 +150,7 @@ def request_export() -> BaseResponse | tuple[str, int]:
     valid = form.check_year() and valid
     if not valid:
         return _render_index(form, 400)
-    units = {u.id: u for u in leader_units(db(), acting_user())}
+    units = {u.id: u for u in led_units(db(), acting_user())}
     unit = units[form.unit.data]  # the form only offers the user's units
     kind = ExportKind(form.kind.data)
     options: dict[str, Any] = {"year": form.year.data} if kind is ExportKind.NIR_REPORT else {}

@@ -103,7 +103,7 @@ def dashboard() -> str:
 
 
 def _advisor_choices(user: User) -> list[tuple[int, str]]:
-    led = {u.id: u.name for u in board.led_units(db(), user)}
+    led = {u.id: u.name for u in access.led_units(db(), user)}
     many = len(led) > 1
     return [(0, gettext("— choose —"))] + [
         (advisor.id, f"{advisor.display_name} ({led[unit_id]})" if many else advisor.display_name)
