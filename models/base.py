@@ -108,7 +108,8 @@ def code_enum(cls: type[enum.Enum], length: int) -> Enum:
 
 
 def tune_for_unit_report(session: Session) -> None:
-    """Settings for a leader's read over one unit (outcome figures, NIR), this transaction only.
+    """Settings for a leader's read over one unit (dashboard, outcome figures, NIR), this
+    transaction only.
 
     The reads probe a unit's few thousand rows by index. With the default cost of a random
     read (4, a spinning disk) PostgreSQL hashed whole tables instead, so the page grew with

@@ -64,6 +64,18 @@ class Participant(Referenced, Versioned, Base):
         Index(
             "ix_participants_primary_deadline_sort", "primary_advisor_id", "deadline_sort_on", "id"
         ),
+        # Every column the unit dashboard counts a unit's participants by, so its grouped
+        # read is an index-only scan instead of a visit to each wide (sealed) row.
+        Index(
+            "ix_participants_unit_dashboard",
+            "unit_id",
+            "primary_advisor_id",
+            "status",
+            "next_deadline_on",
+            "is_restricted",
+            "anonymised_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -218,6 +218,11 @@ class Plan(Referenced, Versioned, Base):
     """The participant's plan as it stands now (one per participant)."""
 
     __tablename__ = "plans"
+    __table_args__ = (
+        # The unit dashboard joins a unit's participants to their plans' review dates:
+        # read from this index alone, not from the plans table.
+        Index("ix_plans_participant_review_due", "participant_id", "review_due_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(
