@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Response
     from sqlalchemy.orm import Session
 
+    from models.participants import Participant
+
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -116,6 +118,19 @@ class LiveServer:
     url: str
     app: Flask
     seed: Seed
+
+    def new_participant(
+        self, name: str, birth: str, *, advisor: str | None = "advisor", **columns: Any
+    ) -> str:
+        """A committed participant of the refugee service (see `add_participant`), primary
+        advisor the seeded user `advisor` (None: nobody); its reference."""
+        advisor_id = self.seed.users[advisor].id if advisor else None
+        with self.app.app_context(), services(self.app).session_factory() as session:
+            participant = add_participant(
+                session, self.seed.units[REFUGEE_SERVICE], advisor_id, name, birth, **columns
+            )
+            session.commit()
+            return participant.ref
 
 
 REFUGEE_SERVICE = "Flyktningtjenesten Nordby"
@@ -406,6 +421,40 @@ class Browsing:
     def close(self) -> None:
         for context in self._contexts:
             context.close()
+
+
+def add_participant(
+    session: Session,
+    unit_id: int,
+    advisor_id: int | None,
+    name: str,
+    birth: str,
+    *,
+    refresh: bool = True,
+    **columns: Any,
+) -> Participant:
+    """A Norwegian refugee participant of `unit_id` named `name` ("Given Family"), with
+    `columns` (status, dates …) set, flushed so it has an id and a reference; its
+    deadlines computed unless `refresh` is false. The caller commits."""
+    from models.codes import PermitCategory
+    from models.participants import Participant, fold_name, refresh_deadlines
+
+    given, family = name.split(" ", 1)
+    participant = Participant(
+        unit_id=unit_id,
+        primary_advisor_id=advisor_id,
+        permit_category=PermitCategory.NO_REFUGEE,
+        **columns,
+    )
+    participant.given_name = given
+    participant.family_name = family
+    participant.birth_date_text = birth
+    participant.search_name = fold_name(name)
+    session.add(participant)
+    session.flush()
+    if refresh:
+        refresh_deadlines(participant, local_today())
+    return participant
 
 
 SCREENSHOT_DIR = os.environ.get("VEIVISER_SCREENSHOT_DIR")

@@ -17,7 +17,15 @@ import pytest
 
 from app.database import services
 from models.base import local_today
-from tests.browser.conftest import PHONE, SUBMIT, LiveServer, assert_fits_width, screenshot, submit
+from tests.browser.conftest import (
+    PHONE,
+    SUBMIT,
+    LiveServer,
+    add_participant,
+    assert_fits_width,
+    screenshot,
+    submit,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,34 +38,25 @@ MIN_PAGES = 14  # every test of this module, run in full
 @pytest.fixture(scope="module")
 def subject(live_server: LiveServer) -> str:
     """A participant of the advisor's own, in the programme, with two completed elements."""
-    from models.codes import (
-        ElementStatus,
-        EndGoal,
-        ParticipantStatus,
-        PermitCategory,
-        PlanElementType,
-    )
-    from models.participants import Participant, fold_name, refresh_deadlines
+    from models.codes import ElementStatus, EndGoal, ParticipantStatus, PlanElementType
+    from models.participants import refresh_deadlines
     from models.plans import Plan, PlanElement
 
     today = local_today()
     advisor = live_server.seed.users["advisor"]
     with live_server.app.app_context(), services(live_server.app).session_factory() as session:
-        participant = Participant(
-            unit_id=live_server.seed.units["Flyktningtjenesten Nordby"],
-            primary_advisor_id=advisor.id,
+        participant = add_participant(
+            session,
+            live_server.seed.units["Flyktningtjenesten Nordby"],
+            advisor.id,
+            "Samira Vedtaksen",
+            "1992-04-12",
+            refresh=False,  # after the plan below
             status=ParticipantStatus.ACTIVE,
-            permit_category=PermitCategory.NO_REFUGEE,
             settlement_on=today - timedelta(days=500),
             arrival_on=today - timedelta(days=530),
             programme_start_on=today - timedelta(days=400),
         )
-        participant.given_name = "Samira"
-        participant.family_name = "Vedtaksen"
-        participant.birth_date_text = "1992-04-12"
-        participant.search_name = fold_name("Samira Vedtaksen")
-        session.add(participant)
-        session.flush()
         plan = Plan(
             participant_id=participant.id,
             end_goal=EndGoal.WORK,

@@ -24,6 +24,7 @@ from tests.browser.conftest import (
     REFUGEE_SERVICE,
     Browsing,
     LiveServer,
+    add_participant,
     assert_fits_width,
     screenshot,
     submit,
@@ -55,8 +56,6 @@ class FollowUpSeed:
 def seeded(live_server: LiveServer) -> FollowUpSeed:
     """An advisor of the refugee service with one participant of their own."""
     from models.accounts import Membership, Role, Unit, User, hash_password
-    from models.codes import PermitCategory
-    from models.participants import Participant, fold_name, refresh_deadlines
 
     app = live_server.app
     secret = pyotp.random_base32()
@@ -75,22 +74,17 @@ def seeded(live_server: LiveServer) -> FollowUpSeed:
         user.totp_secret = secret
         user.mfa_enrolled_at = utcnow()
         today = local_today()
-        participant = Participant(
-            unit_id=unit.id,
-            primary_advisor_id=user.id,
-            permit_category=PermitCategory.NO_REFUGEE,
+        participant = add_participant(
+            session,
+            unit.id,
+            user.id,
+            "Zahra Ahmadi",
+            "1992-04-03",
             arrival_on=today - timedelta(days=120),
             settlement_on=today - timedelta(days=90),
             settlement_municipality="Nordby",
             languages="fa",
         )
-        participant.given_name = "Zahra"
-        participant.family_name = "Ahmadi"
-        participant.birth_date_text = "1992-04-03"
-        participant.search_name = fold_name("Zahra Ahmadi")
-        session.add(participant)
-        session.flush()
-        refresh_deadlines(participant, today)
         session.commit()
         return FollowUpSeed(user.email, secret, user.id, participant.ref, "Zahra Ahmadi")
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from app.database import services
 from models.base import local_today
 from tests.browser.conftest import LiveServer, screenshot, submit
 
@@ -30,29 +29,16 @@ MIN_PAGES = 10  # every test of this module, run in full
 @pytest.fixture(scope="module")
 def subject(live_server: LiveServer) -> str:
     """A participant of the advisor's own, settled half a year ago, with no housing yet."""
-    from models.codes import ParticipantStatus, PermitCategory
-    from models.participants import Participant, fold_name, refresh_deadlines
+    from models.codes import ParticipantStatus
 
     today = local_today()
-    advisor = live_server.seed.users["advisor"]
-    with live_server.app.app_context(), services(live_server.app).session_factory() as session:
-        participant = Participant(
-            unit_id=live_server.seed.units["Flyktningtjenesten Nordby"],
-            primary_advisor_id=advisor.id,
-            status=ParticipantStatus.ACTIVE,
-            permit_category=PermitCategory.NO_REFUGEE,
-            settlement_on=today - timedelta(days=180),
-            arrival_on=today - timedelta(days=200),
-        )
-        participant.given_name = "Halima"
-        participant.family_name = "Boligsen"
-        participant.birth_date_text = "1990-02-03"
-        participant.search_name = fold_name("Halima Boligsen")
-        session.add(participant)
-        session.flush()
-        refresh_deadlines(participant, today)
-        session.commit()
-        return participant.ref
+    return live_server.new_participant(
+        "Halima Boligsen",
+        "1990-02-03",
+        status=ParticipantStatus.ACTIVE,
+        settlement_on=today - timedelta(days=180),
+        arrival_on=today - timedelta(days=200),
+    )
 
 
 def _day(offset: int) -> str:

@@ -16,7 +16,15 @@ import pytest
 
 from app.database import services
 from models.base import local_today
-from tests.browser.conftest import PHONE, SUBMIT, LiveServer, assert_fits_width, screenshot, submit
+from tests.browser.conftest import (
+    PHONE,
+    SUBMIT,
+    LiveServer,
+    add_participant,
+    assert_fits_width,
+    screenshot,
+    submit,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -31,8 +39,8 @@ def school(live_server: LiveServer) -> dict[str, Any]:
     """A class of the seeded teacher, meeting every day, with one participant of the
     advisor's caseload enrolled."""
     from models import language as ops
-    from models.codes import CefrLevel, ParticipantStatus, PermitCategory
-    from models.participants import Participant, fold_name, refresh_deadlines
+    from models.codes import CefrLevel, ParticipantStatus
+    from models.participants import refresh_deadlines
     from models.policy import Actor
 
     today = local_today()
@@ -42,20 +50,17 @@ def school(live_server: LiveServer) -> dict[str, Any]:
 
         teacher = session.get(User, seed.users["teacher"].id)
         assert teacher is not None
-        participant = Participant(
-            unit_id=seed.units["Flyktningtjenesten Nordby"],
-            primary_advisor_id=seed.users["advisor"].id,
+        participant = add_participant(
+            session,
+            seed.units["Flyktningtjenesten Nordby"],
+            seed.users["advisor"].id,
+            "Leyla Språksen",
+            "1993-02-11",
+            refresh=False,  # after the enrolment, which moves the language deadline
             status=ParticipantStatus.ACTIVE,
-            permit_category=PermitCategory.NO_REFUGEE,
             settlement_on=today - timedelta(days=300),
             arrival_on=today - timedelta(days=320),
         )
-        participant.given_name = "Leyla"
-        participant.family_name = "Språksen"
-        participant.birth_date_text = "1993-02-11"
-        participant.search_name = fold_name("Leyla Språksen")
-        session.add(participant)
-        session.flush()
         item = ops.create_class(
             session,
             Actor(teacher),

@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     PHONE,
     REFUGEE_SERVICE,
     LiveServer,
+    add_participant,
     assert_fits_width,
     screenshot,
     submit,
@@ -40,12 +41,10 @@ def year(live_server: LiveServer) -> int:
     from models.codes import (
         MainActivity,
         ParticipantStatus,
-        PermitCategory,
         ProgrammeEndKind,
         ProgrammeEndReason,
     )
     from models.decisions import ProgrammeEnd
-    from models.participants import Participant, fold_name
 
     last_year = local_today().year - 1
     unit_id = live_server.seed.units[REFUGEE_SERVICE]
@@ -54,23 +53,20 @@ def year(live_server: LiveServer) -> int:
     with live_server.app.app_context(), services(live_server.app).session_factory() as session:
         for index, advisor_id in enumerate(owners):
             settled = date(last_year - 2, 1 + index % 12, 3)
-            participant = Participant(
-                unit_id=unit_id,
-                primary_advisor_id=advisor_id,
+            participant = add_participant(
+                session,
+                unit_id,
+                advisor_id,
+                f"Utfall Resultatsen{index}",
+                "1988-04-05",
+                refresh=False,  # ended programmes: no deadlines, as before
                 status=ParticipantStatus.ENDED,
-                permit_category=PermitCategory.NO_REFUGEE,
                 settlement_on=settled,
                 arrival_on=settled - timedelta(days=20),
                 competence_mapping_on=settled + timedelta(days=30 + 7 * index),
                 programme_decision_on=settled + timedelta(days=50 + 5 * index),
                 programme_start_on=settled + timedelta(days=70 + 9 * index),
             )
-            participant.given_name = "Utfall"
-            participant.family_name = f"Resultatsen{index}"
-            participant.birth_date_text = "1988-04-05"
-            participant.search_name = fold_name(f"Utfall Resultatsen{index}")
-            session.add(participant)
-            session.flush()
             session.add(
                 ProgrammeEnd(
                     participant_id=participant.id,

@@ -16,9 +16,15 @@ from typing import Any
 
 import pytest
 
-from app.database import services
 from models.base import local_today
-from tests.browser.conftest import PHONE, SUBMIT, LiveServer, assert_fits_width, screenshot, submit
+from tests.browser.conftest import (
+    PHONE,
+    SUBMIT,
+    LiveServer,
+    assert_fits_width,
+    screenshot,
+    submit,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -32,29 +38,16 @@ EMPLOYER = "Nordby Bakeri AS"
 @pytest.fixture(scope="module")
 def subject(live_server: LiveServer) -> str:
     """A participant of the advisor's own, settled 90 days ago, with no placement yet."""
-    from models.codes import ParticipantStatus, PermitCategory
-    from models.participants import Participant, fold_name, refresh_deadlines
+    from models.codes import ParticipantStatus
 
     today = local_today()
-    advisor = live_server.seed.users["advisor"]
-    with live_server.app.app_context(), services(live_server.app).session_factory() as session:
-        participant = Participant(
-            unit_id=live_server.seed.units["Flyktningtjenesten Nordby"],
-            primary_advisor_id=advisor.id,
-            status=ParticipantStatus.ACTIVE,
-            permit_category=PermitCategory.NO_REFUGEE,
-            settlement_on=today - timedelta(days=90),
-            arrival_on=today - timedelta(days=120),
-        )
-        participant.given_name = "Samira"
-        participant.family_name = "Praksis"
-        participant.birth_date_text = date(today.year - 31, 3, 1).isoformat()
-        participant.search_name = fold_name("Samira Praksis")
-        session.add(participant)
-        session.flush()
-        refresh_deadlines(participant, today)
-        session.commit()
-        return participant.ref
+    return live_server.new_participant(
+        "Samira Praksis",
+        date(today.year - 31, 3, 1).isoformat(),
+        status=ParticipantStatus.ACTIVE,
+        settlement_on=today - timedelta(days=90),
+        arrival_on=today - timedelta(days=120),
+    )
 
 
 def _days(offset: int) -> str:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from app.database import services
 from models.base import local_today
 from tests.browser.conftest import LiveServer, screenshot, submit
 
@@ -30,28 +29,17 @@ MIN_PAGES = 9  # every test of this module, run in full
 @pytest.fixture(scope="module")
 def subject(live_server: LiveServer) -> str:
     """A participant of the refugee service with nobody as primary advisor."""
-    from models.codes import ParticipantStatus, PermitCategory
-    from models.participants import Participant, fold_name, refresh_deadlines
+    from models.codes import ParticipantStatus
 
     today = local_today()
-    with live_server.app.app_context(), services(live_server.app).session_factory() as session:
-        participant = Participant(
-            unit_id=live_server.seed.units["Flyktningtjenesten Nordby"],
-            primary_advisor_id=None,
-            status=ParticipantStatus.REGISTERED,
-            permit_category=PermitCategory.NO_REFUGEE,
-            settlement_on=today - timedelta(days=20),
-            arrival_on=today - timedelta(days=30),
-        )
-        participant.given_name = "Omar"
-        participant.family_name = "Uten-Rådgiver"
-        participant.birth_date_text = "1988-04-05"
-        participant.search_name = fold_name("Omar Uten-Rådgiver")
-        session.add(participant)
-        session.flush()
-        refresh_deadlines(participant, today)
-        session.commit()
-        return participant.ref
+    return live_server.new_participant(
+        "Omar Uten-Rådgiver",
+        "1988-04-05",
+        advisor=None,
+        status=ParticipantStatus.REGISTERED,
+        settlement_on=today - timedelta(days=20),
+        arrival_on=today - timedelta(days=30),
+    )
 
 
 def test_leader_reads_the_dashboard(pages: Pages, check_a11y: Check, subject: str) -> None:
