@@ -341,6 +341,17 @@ class AttendanceMonth(Base):
     """
 
     __tablename__ = "attendance_months"
+    __table_args__ = (
+        # The absence figure probes a unit's participants' months and sums these minutes:
+        # from this index alone it reads the unit's rows, not every unit's (migration 0017).
+        Index(
+            "ix_attendance_months_minutes",
+            "participant_id",
+            "month",
+            "planned_minutes",
+            "unexcused_minutes",
+        ),
+    )
 
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
