@@ -350,10 +350,12 @@ def authenticate(
     # Locked: two logins of one account at once (two tabs, two processes) both write the
     # versioned user row (TOTP step, last login); unlocked, the second failed with a 500,
     # and a TOTP code could be used twice. The second now waits and sees the first's step.
+    # FOR NO KEY UPDATE: the account's other sessions keep writing audit events (whose
+    # foreign key share-locks this row) during the password check instead of waiting.
     user = session.scalar(
         select(User)
         .where(User.email == normalise_email(email))
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if user is None:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models.accounts import User
 from models.base import Base, UTCDateTime, utcnow
 from models.crypto import DecryptionFailed, KeyMaterialError, KeyPurpose, keyring_of
 from models.errors import N_
@@ -180,6 +181,21 @@ def ensure_chain_head(session: Session) -> None:
 
 
 def _append(session: Session, events: list[PendingEvent]) -> None:
+    # The chain head is the last lock a committing transaction takes. Its own changes are
+    # written first, and the events' actors are locked FOR KEY SHARE (as the insert's
+    # foreign-key check would) before the head: taken after it, a transaction holding the
+    # head waited for a user row held by another that was waiting for the head, and
+    # PostgreSQL broke the deadlock with a 500 (the CI load run: a login of one account
+    # while the same account's other session read a page).
+    session.flush()
+    actors = sorted({e.actor_user_id for e in events if e.actor_user_id is not None})
+    if actors:
+        session.execute(
+            select(User.id)
+            .where(User.id.in_(actors))
+            .order_by(User.id)
+            .with_for_update(read=True, key_share=True)
+        )
     head = session.scalar(
         select(AuditChainHead).where(AuditChainHead.id == HEAD_ID).with_for_update()
     )

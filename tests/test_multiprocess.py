@@ -454,6 +454,57 @@ def test_audit_chain_stays_one_chain_under_concurrent_writes(site: Site) -> None
     assert len(seqs) - before >= len(readers) * per_thread + 2 * 4
 
 
+def test_a_locked_user_row_and_the_chain_head_do_not_deadlock(site: Site) -> None:
+    """One transaction holds a user's row locked (an e-mail change does; a login did, for
+    its TOTP step) and then appends to the audit log, while another appends an event by
+    that user. Found in the CI load run: the second held the chain head while its insert's
+    foreign-key check waited for the user row, the first waited for the head, and
+    PostgreSQL aborted one of them (a 500). Both must commit, in one chain."""
+    from models import audit
+    from models.accounts import User
+
+    holder, appender = site.session(), site.session()
+    try:
+        for session in (holder, appender):
+            # A deadlock is reported after deadlock_timeout (1 s); a plain wait must not hang.
+            session.execute(text("SET lock_timeout = '10s'"))
+        user_id = holder.scalars(
+            select(User.id).where(User.email == site.advisor_email).with_for_update()
+        ).one()
+        appender_pid = appender.scalar(text("SELECT pg_backend_pid()"))
+        audit.record(appender, "test.read", actor_user_id=user_id)
+        outcome: list[BaseException | None] = []
+
+        def commit_appender() -> None:
+            try:
+                appender.commit()
+                outcome.append(None)
+            except BaseException as exc:  # reported by the assertion below
+                outcome.append(exc)
+
+        thread = threading.Thread(target=commit_appender)
+        thread.start()
+        with site.session() as probe:
+            for _ in range(100):  # until the appender waits for the user row
+                waiting = probe.scalar(
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": appender_pid},
+                )
+                if waiting == "Lock":
+                    break
+                time.sleep(0.05)
+            assert waiting == "Lock", "the appender did not wait for the locked user row"
+        audit.record(holder, "test.edit", actor_user_id=user_id)
+        holder.commit()
+        thread.join(timeout=30)
+        assert outcome == [None], outcome
+    finally:
+        holder.close()
+        appender.close()
+    with site.session() as session:
+        assert audit.verify(session).ok
+
+
 # -- 4. optimistic locking --------------------------------------------------------------
 
 
