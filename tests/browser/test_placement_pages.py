@@ -17,14 +17,7 @@ from typing import Any
 import pytest
 
 from models.base import local_today
-from tests.browser.conftest import (
-    PHONE,
-    SUBMIT,
-    LiveServer,
-    assert_fits_width,
-    screenshot,
-    submit,
-)
+from tests.browser.conftest import PHONE, SUBMIT, LiveServer, assert_fits_width, screenshot, submit
 
 pytestmark = pytest.mark.browser
 
